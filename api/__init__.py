@@ -1,0 +1,1 @@
+"""HTTP shell over the pipeline: /ask, /documents, /health and the chat page."""

@@ -1,0 +1,90 @@
+"""The FastAPI application: routers, limits, error shapes, the static chat page."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.routers import ask, documents, health
+from index.store import IncompatibleStore, StoreUnavailable
+from qa import __version__
+from qa.pipeline import Pipeline
+from qa.settings import Settings, get_settings
+
+log = logging.getLogger("qa.api")
+STATIC = Path(__file__).parent / "static"
+MAX_JSON_BODY = 64_000  # /ask bodies; document uploads have their own limit
+
+
+def _start(app: FastAPI) -> None:
+    pipe: Pipeline = app.state.pipeline
+    try:
+        pipe.warm_up()
+        if pipe.ensure_sample_corpus():
+            log.info("empty index: ingested the bundled sample articles")
+        app.state.ready.set()
+        log.info("ready: %s", pipe.health().model_dump())
+    except Exception as exc:  # noqa: BLE001 - reported on /health and as 503s
+        app.state.startup_error = str(exc)
+        log.error("startup failed: %s", exc)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # Models load in the background so /health answers at once; /ask says 503 until ready.
+        threading.Thread(target=_start, args=(app,), daemon=True, name="warm-up").start()
+        yield
+
+    app = FastAPI(
+        title="qa: cited answers from your articles",
+        version=__version__,
+        description="Extractive question answering: every answer is the exact words of an article, with its sources.",
+        lifespan=lifespan,
+    )
+    app.state.pipeline = Pipeline(settings)
+    app.state.ready = threading.Event()
+    app.state.startup_error = None
+
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
+
+    @app.middleware("http")
+    async def body_limit(request: Request, call_next):
+        declared = request.headers.get("content-length")
+        limit = settings.max_upload_bytes + 64_000 if request.url.path.startswith("/documents") else MAX_JSON_BODY
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)
+
+    @app.exception_handler(IncompatibleStore)
+    @app.exception_handler(StoreUnavailable)
+    async def store_down(request: Request, exc: Exception):
+        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+    app.include_router(ask.router)
+    app.include_router(documents.router)
+    app.include_router(health.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    return app

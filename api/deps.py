@@ -1,0 +1,48 @@
+"""Shared FastAPI dependencies: the pipeline, settings and the write-key check."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+
+from qa.pipeline import Pipeline
+from qa.settings import Settings
+
+
+def get_pipeline(request: Request) -> Pipeline:
+    return request.app.state.pipeline
+
+
+def get_ready_pipeline(request: Request) -> Pipeline:
+    if not request.app.state.ready.is_set():
+        error = request.app.state.startup_error
+        detail = f"the service could not start: {error}" if error else "the index is loading; try again in a few seconds"
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=detail)
+    return request.app.state.pipeline
+
+
+def get_app_settings(request: Request) -> Settings:
+    return request.app.state.pipeline.settings
+
+
+def require_write_key(request: Request) -> None:
+    """With QA_API_KEY set, writes need `Authorization: Bearer <key>`; reads stay open."""
+    key = request.app.state.pipeline.settings.api_key
+    if not key:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip().encode(), key.encode()):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="this endpoint needs an API key: send 'Authorization: Bearer <key>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+ReadyPipelineDep = Annotated[Pipeline, Depends(get_ready_pipeline)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+WriteKey = Depends(require_write_key)

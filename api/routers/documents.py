@@ -1,0 +1,118 @@
+"""/documents: list, show, add (JSON or file upload) and delete articles."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from api.deps import PipelineDep, SettingsDep, require_write_key
+from index.documents import Document
+from index.load import LoadError, from_bytes, safe_doc_id
+from qa.schema import DeleteOut, DocumentIn, DocumentOut, DocumentSummary, IngestOut
+
+router = APIRouter(prefix="/documents", tags=["documents"])
+
+DocId = Annotated[str, Path(min_length=1, max_length=200)]
+
+_UPLOAD_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/DocumentIn"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": ".txt, .md, .html, .pdf or .jsonl"},
+                        "title": {"type": "string", "description": "Overrides the title found in the file."},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+def _summary(d) -> DocumentSummary:
+    return DocumentSummary(doc_id=d.doc_id, title=d.title, source=d.source, published=d.published, chunks=d.chunks, content_hash=d.content_hash)
+
+
+@router.get("", response_model=list[DocumentSummary])
+async def list_documents(pipe: PipelineDep) -> list[DocumentSummary]:
+    """Every indexed article (without its text)."""
+    return [_summary(d) for d in await run_in_threadpool(pipe.list_documents)]
+
+
+@router.get("/{doc_id}", response_model=DocumentOut, responses={404: {"description": "No such document"}})
+async def get_document(doc_id: DocId, pipe: PipelineDep) -> DocumentOut:
+    """One article; its `text` is what every citation offset refers to."""
+    d = await run_in_threadpool(pipe.get_document, doc_id)
+    if d is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no document {doc_id!r}")
+    return DocumentOut(**_summary(d).model_dump(), text=d.text, metadata=d.metadata)
+
+
+def _slug(title: str) -> str:
+    return safe_doc_id(re.sub(r"\W+", "-", title.lower()).strip("-")[:80] or "document")
+
+
+async def _documents_from_request(request: Request, limit: int) -> list[Document]:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, detail=f"document larger than {limit} bytes")
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "application/json":
+        raw = await request.body()
+        if len(raw) > limit:
+            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, detail=f"document larger than {limit} bytes")
+        try:
+            doc = DocumentIn.model_validate_json(raw)
+        except ValidationError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=exc.errors(include_url=False, include_context=False, include_input=False)) from None
+        text = doc.text.replace("\r\n", "\n").replace("\r", "\n")
+        doc_id = safe_doc_id(doc.doc_id) if doc.doc_id else _slug(doc.title)
+        return [Document(id=doc_id, title=doc.title.strip(), text=text, source=doc.source or f"{doc_id}.txt", published=doc.published)]
+    if ctype == "multipart/form-data":
+        try:
+            form = await request.form(max_files=1, max_fields=5)
+        except Exception as exc:  # noqa: BLE001 - malformed multipart bodies raise several types
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"malformed upload: {exc}") from None
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="the upload needs a 'file' field with a file name")
+        data = await upload.read(limit + 1)
+        if len(data) > limit:
+            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, detail=f"document larger than {limit} bytes")
+        title = form.get("title")
+        title = title.strip() if isinstance(title, str) and title.strip() else None
+        try:
+            return await run_in_threadpool(from_bytes, upload.filename, data, title=title)
+        except LoadError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+    raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, detail="send application/json or multipart/form-data")
+
+
+@router.post(
+    "",
+    response_model=IngestOut,
+    dependencies=[Depends(require_write_key)],
+    openapi_extra=_UPLOAD_SCHEMA,
+    responses={401: {"description": "API key required"}, 413: {"description": "Too large"}, 415: {"description": "Unsupported content type"}, 422: {"description": "Unreadable document"}},
+)
+async def add_document(request: Request, pipe: PipelineDep, settings: SettingsDep) -> IngestOut:
+    """Add or replace an article (JSON, or a file upload). Posting the same one again changes nothing."""
+    docs = await _documents_from_request(request, settings.max_upload_bytes)
+    report = await run_in_threadpool(pipe.add_documents, docs)
+    return IngestOut(added=report.added, updated=report.updated, unchanged=report.unchanged, chunks=report.chunks)
+
+
+@router.delete("/{doc_id}", response_model=DeleteOut, dependencies=[Depends(require_write_key)], responses={401: {"description": "API key required"}})
+async def delete_document(doc_id: DocId, pipe: PipelineDep) -> DeleteOut:
+    """Remove an article and its passages. Deleting a missing one is not an error (`deleted: false`)."""
+    return DeleteOut(doc_id=doc_id, deleted=await run_in_threadpool(pipe.delete_document, doc_id))

@@ -1,0 +1,1 @@
+"""Document side of the service: load, chunk, embed, store and keyword-index articles."""

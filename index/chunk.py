@@ -1,0 +1,115 @@
+"""Sentence-aware chunking under the embedder's word-piece limit, with exact offsets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from index.documents import Chunk, Document
+
+_WORD = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+def sentence_spans(text: str) -> list[Span]:
+    """Sentence boundaries as character spans of `text` (pysbd, located exactly)."""
+    import pysbd
+
+    segmenter = pysbd.Segmenter(language="en", clean=False)
+    spans: list[Span] = []
+    cursor = 0
+    for paragraph in re.finditer(r"[^\n]+", text):
+        para = paragraph.group(0)
+        if not para.strip():
+            continue
+        base = paragraph.start()
+        local = 0
+        for sent in segmenter.segment(para):
+            stripped = sent.strip()
+            if not stripped:
+                continue
+            idx = para.find(stripped, local)
+            if idx < 0:  # pysbd altered the text: fall back to the rest of the paragraph
+                rest = para[local:]
+                lead = len(rest) - len(rest.lstrip())
+                spans.append(Span(base + local + lead, base + len(para.rstrip())))
+                local = len(para)
+                break
+            spans.append(Span(base + idx, base + idx + len(stripped)))
+            local = idx + len(stripped)
+        cursor = base + len(para)
+    del cursor
+    return spans
+
+
+def _split_long(text: str, span: Span, count: Counter, limit: int) -> list[Span]:
+    """A sentence over the limit becomes word-aligned pieces under it."""
+    words = [(m.start() + span.start, m.end() + span.start) for m in _WORD.finditer(text[span.start : span.end])]
+    sizes = [n - 2 for n in count([text[a:b] for a, b in words])]
+    pieces: list[Span] = []
+    i = 0
+    while i < len(words):
+        if sizes[i] + 2 > limit:
+            # One enormous "word" (a URL, a hash): cut it by characters.
+            s, e = words[i]
+            step = max(1, limit)
+            pieces.extend(Span(k, min(e, k + step)) for k in range(s, e, step))
+            i += 1
+            continue
+        j, total = i + 1, sizes[i]
+        while j < len(words) and total + sizes[j] + 2 <= limit:
+            total += sizes[j]
+            j += 1
+        pieces.append(Span(words[i][0], words[j - 1][1]))
+        i = j
+    return pieces
+
+
+Counter = Callable[[list[str]], list[int]]
+
+
+class Chunker:
+    """Packs whole sentences into chunks of at most `max_tokens` word pieces.
+
+    Consecutive chunks share one sentence, so an answer that sits on a chunk boundary
+    is still whole in one of them.
+    """
+
+    def __init__(self, count_tokens: Counter, max_tokens: int = 200, overlap_sentences: int = 1):
+        self.count = count_tokens
+        self.max_tokens = max_tokens
+        self.overlap = overlap_sentences
+
+    def __call__(self, doc: Document) -> list[Chunk]:
+        text = doc.text
+        units: list[Span] = []
+        spans = sentence_spans(text)
+        for span, n in zip(spans, self.count([text[s.start : s.end] for s in spans])):
+            if n > self.max_tokens:
+                units.extend(_split_long(text, span, self.count, self.max_tokens))
+            else:
+                units.append(span)
+        # Word pieces of each unit without [CLS]/[SEP]; a chunk's count is close to the sum,
+        # and every chunk is checked with a real count before it is accepted.
+        sizes = [n - 2 for n in self.count([text[u.start : u.end] for u in units])]
+        chunks: list[Chunk] = []
+        i = 0
+        while i < len(units):
+            j, total = i + 1, sizes[i]
+            while j < len(units) and total + sizes[j] + 2 <= self.max_tokens:
+                total += sizes[j]
+                j += 1
+            while j > i + 1 and self.count([text[units[i].start : units[j - 1].end]])[0] > self.max_tokens:
+                j -= 1
+            start, end = units[i].start, units[j - 1].end
+            chunks.append(Chunk(doc.id, f"{doc.id}::{len(chunks):04d}", text[start:end], start, end))
+            if j >= len(units):
+                break
+            i = max(i + 1, j - self.overlap)
+        return chunks

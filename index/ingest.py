@@ -1,0 +1,108 @@
+"""Ingestion: documents in, chunks and vectors stored, idempotent by content hash."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.chunk import Chunker
+from index.documents import Document
+from index.embed import Embedder
+from index.load import LoadFailure, discover, iter_documents
+from index.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[LoadFailure] = field(default_factory=list)
+    chunks: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+            f"{len(self.removed)} removed, {len(self.failed)} failed ({self.chunks} chunks written)"
+        )
+
+
+class Indexer:
+    """Writes documents into the store: chunk, embed, replace, in that order per document."""
+
+    def __init__(self, store: Store, embedder: Embedder, max_chunk_tokens: int = 200):
+        self.store = store
+        self.embedder = embedder
+        self.max_chunk_tokens = max_chunk_tokens
+        self._chunker: Chunker | None = None
+
+    @property
+    def chunker(self) -> Chunker:
+        if self._chunker is None:
+            self._chunker = Chunker(self.embedder.count_tokens, max_tokens=self.max_chunk_tokens)
+        return self._chunker
+
+    def add(self, docs: Iterable[Document], report: IngestReport | None = None, known: dict[str, str] | None = None) -> IngestReport:
+        report = report or IngestReport()
+        known = self.store.hashes() if known is None else known
+        for doc in docs:
+            previous = known.get(doc.id)
+            if previous == doc.content_hash:
+                report.unchanged.append(doc.id)
+                continue
+            chunks = self.chunker(doc)
+            vectors = self.embedder([c.text for c in chunks])
+            self.store.put_document(doc, chunks, vectors)
+            known[doc.id] = doc.content_hash
+            report.chunks += len(chunks)
+            (report.updated if previous is not None else report.added).append(doc.id)
+        return report
+
+    def ingest_paths(
+        self,
+        paths: list[Path],
+        *,
+        prune: bool = False,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders. Unreadable files are reported and skipped.
+
+        `prune` removes stored documents whose source file is no longer among `paths`
+        (only when every path could be read, so a typo can't wipe the index).
+        """
+        report = IngestReport()
+        self.store.sweep_orphans()
+        files, failures = discover(paths)
+        report.failed.extend(failures)
+        known = self.store.hashes()
+        seen: set[str] = set()
+        for n, (path, result) in enumerate(iter_documents(files), 1):
+            if progress:
+                progress(n, len(files), path.name)
+            if isinstance(result, LoadFailure):
+                report.failed.append(result)
+                log.warning("skipped %s", result.reason)
+                continue
+            fresh = [d for d in result if d.id not in seen]
+            duplicates = [d for d in result if d.id in seen]
+            for d in duplicates:
+                report.failed.append(LoadFailure(str(path), f"duplicate document id {d.id!r}: kept the first"))
+            seen.update(d.id for d in fresh)
+            self.add(fresh, report, known)
+        if prune:
+            if failures:
+                log.warning("not pruning: some paths could not be read")
+            else:
+                for doc_id in sorted(set(known) - seen):
+                    self.store.delete_document(doc_id)
+                    report.removed.append(doc_id)
+        return report

@@ -1,0 +1,192 @@
+"""Turn files, folders and JSONL lines into Documents; report what can't be read."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.documents import Document
+
+SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
+_ID_SAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
+
+
+class LoadError(ValueError):
+    """A file or record that can't become a document; the message says why."""
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    source: str
+    reason: str
+
+
+def safe_doc_id(raw: str) -> str:
+    doc_id = _ID_SAFE.sub("_", raw.strip()).strip("._")
+    if not doc_id:
+        raise LoadError("empty document id")
+    return doc_id[:200]
+
+
+def _decode(data: bytes, source: str) -> str:
+    if b"\x00" in data[:8192]:
+        raise LoadError(f"{source}: binary file, not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"{source}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    # One newline convention, so offsets mean the same on every platform.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _title_and_text(text: str) -> tuple[str, str]:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip().lstrip("#").strip(), text
+    return "", text
+
+
+def _require_text(text: str, source: str) -> str:
+    if not text.strip():
+        raise LoadError(f"{source}: empty document")
+    return text
+
+
+def from_text(doc_id: str, data: bytes, source: str, *, title: str | None = None) -> Document:
+    """A .txt/.md document: the first non-empty line is its title."""
+    text = _require_text(_decode(data, source), source)
+    first, text = _title_and_text(text)
+    return Document(id=safe_doc_id(doc_id), title=title or first, text=text, source=source)
+
+
+def from_html(doc_id: str, data: bytes, source: str, *, title: str | None = None) -> Document:
+    """The main text of an HTML page, extracted by trafilatura."""
+    import trafilatura
+
+    html = _decode(data, source)
+    extracted = trafilatura.bare_extraction(html, include_comments=False, with_metadata=True)
+    body = (getattr(extracted, "text", None) or "").strip() if extracted is not None else ""
+    if not body:
+        raise LoadError(f"{source}: no readable text in the HTML")
+    page_title = (getattr(extracted, "title", None) or "").strip()
+    date = getattr(extracted, "date", None)
+    return Document(
+        id=safe_doc_id(doc_id),
+        title=title or page_title or _title_and_text(body)[0],
+        text=body,
+        source=source,
+        published=date or None,
+    )
+
+
+def from_pdf(doc_id: str, data: bytes, source: str, *, title: str | None = None) -> Document:
+    """The text layer of a PDF, page by page."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        meta_title = (reader.metadata.title if reader.metadata else None) or ""
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise LoadError(f"{source}: unreadable PDF ({exc})") from None
+    text = _require_text("\n\n".join(p for p in pages if p), source)
+    return Document(
+        id=safe_doc_id(doc_id),
+        title=title or meta_title.strip() or _title_and_text(text)[0],
+        text=text,
+        source=source,
+    )
+
+
+def from_record(record: dict, source: str) -> Document:
+    """One JSONL object: {"id", "title", "text", ...metadata such as url, published}."""
+    if not isinstance(record, dict):
+        raise LoadError(f"{source}: a line is not a JSON object")
+    text = record.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise LoadError(f"{source}: record {record.get('id')!r} has no text")
+    raw_id = record.get("id")
+    if raw_id is None or str(raw_id).strip() == "":
+        raise LoadError(f"{source}: record without an id")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    published = record.get("published") or record.get("publish_date")
+    metadata = {
+        k: v
+        for k, v in record.items()
+        if k not in {"id", "title", "text", "published", "publish_date", "source"}
+        and isinstance(v, (str, int, float, bool))
+    }
+    return Document(
+        id=safe_doc_id(str(raw_id)),
+        title=str(record.get("title") or _title_and_text(text)[0]),
+        text=text,
+        source=str(record.get("source") or source),
+        published=str(published) if published else None,
+        metadata=metadata,
+    )
+
+
+def from_bytes(filename: str, data: bytes, *, title: str | None = None) -> list[Document]:
+    """Documents from an uploaded or read file, by its extension."""
+    name = Path(filename).name
+    suffix = Path(name).suffix.lower()
+    doc_id = Path(name).stem
+    if suffix in (".txt", ".md"):
+        return [from_text(doc_id, data, name, title=title)]
+    if suffix in (".html", ".htm"):
+        return [from_html(doc_id, data, name, title=title)]
+    if suffix == ".pdf":
+        return [from_pdf(doc_id, data, name, title=title)]
+    if suffix == ".jsonl":
+        text = _decode(data, name)
+        docs = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise LoadError(f"{name}: line {n} is not JSON ({exc.msg})") from None
+            docs.append(from_record(record, name))
+        if not docs:
+            raise LoadError(f"{name}: no records")
+        return docs
+    raise LoadError(f"{name}: unsupported file type (supported: {', '.join(SUPPORTED)})")
+
+
+def discover(paths: list[Path]) -> tuple[list[Path], list[LoadFailure]]:
+    """Expand folders recursively into supported files; missing paths are failures."""
+    files: list[Path] = []
+    failures: list[LoadFailure] = []
+    for path in paths:
+        if not path.exists():
+            failures.append(LoadFailure(str(path), "no such file or folder"))
+        elif path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED)
+            if not found:
+                failures.append(LoadFailure(str(path), f"folder has no {', '.join(SUPPORTED)} files"))
+            files.extend(found)
+        else:
+            files.append(path)
+    return files, failures
+
+
+def load_file(path: Path) -> list[Document]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LoadError(f"{path}: can't read ({exc.strerror})") from None
+    return from_bytes(path.name, data)
+
+
+def iter_documents(files: list[Path]) -> Iterator[tuple[Path, list[Document] | LoadFailure]]:
+    for path in files:
+        try:
+            yield path, load_file(path)
+        except LoadError as exc:
+            yield path, LoadFailure(str(path), str(exc))

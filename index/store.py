@@ -1,0 +1,236 @@
+"""The Chroma store: chunks with their vectors, whole documents, and a change generation."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from index.documents import Chunk, Document
+
+CHUNKS = "chunks"
+DOCUMENTS = "documents"
+
+
+class IncompatibleStore(RuntimeError):
+    """The data directory was built with another embedder; mixing vectors would be wrong."""
+
+
+class StoreUnavailable(RuntimeError):
+    """The Chroma server can't be reached."""
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    doc_id: str
+    title: str
+    source: str
+    text: str
+    published: str | None
+    content_hash: str
+    chunks: int
+    metadata: dict
+
+
+def published_number(published: str | None) -> int | None:
+    """yyyymmdd as an int, so Chroma can range-filter on dates."""
+    if not published:
+        return None
+    digits = "".join(ch for ch in published[:10] if ch.isdigit())
+    if len(digits) >= 8:
+        return int(digits[:8])
+    if len(digits) == 4:
+        return int(digits + "0101")
+    return None
+
+
+def _client(data_dir: Path, chroma_url: str | None):
+    import chromadb
+    from chromadb.config import Settings
+
+    settings = Settings(anonymized_telemetry=False, allow_reset=False)
+    if chroma_url:
+        url = urlparse(chroma_url)
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=settings,
+            )
+        except Exception as exc:  # chromadb raises plain exceptions for connection errors
+            raise StoreUnavailable(f"Chroma server at {chroma_url} is not reachable: {exc}") from None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=settings)
+
+
+class Store:
+    """Chunks and their vectors in one collection, whole documents in another.
+
+    The documents collection's metadata carries a `generation` that changes with every
+    write, so every process (and its BM25 index) can tell when the store has changed.
+    """
+
+    def __init__(self, data_dir: Path, chroma_url: str | None, embedder_name: str, dimension: int):
+        self.mode = "server" if chroma_url else "embedded"
+        self.client = _client(data_dir, chroma_url)
+        self.embedder_name = embedder_name
+        self.chunks = self.client.get_or_create_collection(
+            CHUNKS, metadata={"hnsw:space": "cosine", "embedder": embedder_name, "dimension": dimension}
+        )
+        meta = self.chunks.metadata or {}
+        if meta.get("embedder") not in (None, embedder_name) or meta.get("dimension") not in (None, dimension):
+            raise IncompatibleStore(
+                f"this data directory was built with embedder {meta.get('embedder')!r} "
+                f"(dimension {meta.get('dimension')}), not {embedder_name!r}; "
+                "use another QA_DATA_DIR or re-ingest into an empty one"
+            )
+        self.documents = self.client.get_or_create_collection(DOCUMENTS, metadata={"generation": "0"})
+        self.max_batch = max(1, min(1000, self.client.get_max_batch_size() - 1))
+
+    # -- change tracking ---------------------------------------------------------------
+    def generation(self) -> str:
+        col = self.client.get_collection(DOCUMENTS)
+        return str((col.metadata or {}).get("generation", "0"))
+
+    def bump_generation(self) -> None:
+        self.documents.modify(metadata={"generation": uuid.uuid4().hex})
+
+    # -- documents ---------------------------------------------------------------------
+    def hashes(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for ids, metas in self._pages(self.documents, include=["metadatas"]):
+            for i, m in zip(ids, metas):
+                out[i] = str(m.get("content_hash", ""))
+        return out
+
+    def put_document(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Replace a document and its chunks.
+
+        Order matters for crash safety: new chunks first, then stale chunks go, and the
+        document record with its content hash is written last. A run killed midway leaves
+        a hash that doesn't match, so the next ingest redoes this document; chunks with no
+        document record are never cited and are swept by `sweep_orphans`.
+        """
+        number = published_number(doc.published)
+        for b in range(0, len(chunks), self.max_batch):
+            part = chunks[b : b + self.max_batch]
+            metas = []
+            for c in part:
+                m: dict = {"doc_id": doc.id, "start": c.start, "end": c.end, "source": doc.source}
+                if number is not None:
+                    m["published"] = number
+                metas.append(m)
+            self.chunks.upsert(
+                ids=[c.chunk_id for c in part],
+                embeddings=vectors[b : b + self.max_batch].tolist(),
+                documents=[c.text for c in part],
+                metadatas=metas,
+            )
+        keep = {c.chunk_id for c in chunks}
+        stale = [i for i in self.chunk_ids(doc.id) if i not in keep]
+        for b in range(0, len(stale), self.max_batch):
+            self.chunks.delete(ids=stale[b : b + self.max_batch])
+        meta: dict = {
+            "title": doc.title,
+            "source": doc.source,
+            "content_hash": doc.content_hash,
+            "chunks": len(chunks),
+            "metadata": json.dumps(doc.metadata, sort_keys=True),
+        }
+        if doc.published:
+            meta["published"] = doc.published
+        self.documents.upsert(ids=[doc.id], embeddings=[[0.0]], documents=[doc.text], metadatas=[meta])
+        self.bump_generation()
+
+    def delete_document(self, doc_id: str) -> bool:
+        existed = bool(self.documents.get(ids=[doc_id], include=[])["ids"])
+        # Document record first: from that moment nothing of it can be cited.
+        self.documents.delete(ids=[doc_id])
+        ids = self.chunk_ids(doc_id)
+        for b in range(0, len(ids), self.max_batch):
+            self.chunks.delete(ids=ids[b : b + self.max_batch])
+        self.bump_generation()
+        return existed or bool(ids)
+
+    def chunk_ids(self, doc_id: str) -> list[str]:
+        return list(self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"])
+
+    def sweep_orphans(self) -> int:
+        """Delete chunks whose document record is missing (left by an interrupted run)."""
+        known = set(self.hashes())
+        orphans = [i for ids, metas in self._pages(self.chunks, include=["metadatas"]) for i, m in zip(ids, metas) if m.get("doc_id") not in known]
+        for b in range(0, len(orphans), self.max_batch):
+            self.chunks.delete(ids=orphans[b : b + self.max_batch])
+        if orphans:
+            self.bump_generation()
+        return len(orphans)
+
+    def get_documents(self, doc_ids: list[str]) -> dict[str, StoredDocument]:
+        if not doc_ids:
+            return {}
+        got = self.documents.get(ids=list(dict.fromkeys(doc_ids)), include=["documents", "metadatas"])
+        return {i: _stored(i, t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
+
+    def list_documents(self) -> list[StoredDocument]:
+        out = [
+            _stored(i, "", m)
+            for ids, metas in self._pages(self.documents, include=["metadatas"])
+            for i, m in zip(ids, metas)
+        ]
+        return sorted(out, key=lambda d: d.doc_id)
+
+    def count(self) -> tuple[int, int]:
+        return self.documents.count(), self.chunks.count()
+
+    # -- chunks --------------------------------------------------------------------------
+    def all_chunks(self) -> Iterator[tuple[str, str, dict]]:
+        for ids, docs, metas in self._pages(self.chunks, include=["documents", "metadatas"]):
+            yield from zip(ids, docs, metas)
+
+    def query(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[str, float]]:
+        n = self.chunks.count()
+        if n == 0:
+            return []
+        res = self.chunks.query(query_embeddings=[vector.tolist()], n_results=min(k, n), where=where, include=["distances"])
+        return list(zip(res["ids"][0], res["distances"][0]))
+
+    def get_chunks(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
+        if not ids:
+            return {}
+        got = self.chunks.get(ids=ids, include=["documents", "metadatas"])
+        return {i: (t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
+
+    def _pages(self, col, include: list[str], page: int = 2000):
+        offset = 0
+        while True:
+            got = col.get(include=include, limit=page, offset=offset)
+            if not got["ids"]:
+                return
+            if include == ["metadatas"]:
+                yield got["ids"], got["metadatas"]
+            else:
+                yield got["ids"], got["documents"], got["metadatas"]
+            offset += len(got["ids"])
+
+
+def _stored(doc_id: str, text: str | None, meta: dict) -> StoredDocument:
+    try:
+        extra = json.loads(meta.get("metadata") or "{}")
+    except json.JSONDecodeError:
+        extra = {}
+    return StoredDocument(
+        doc_id=doc_id,
+        title=str(meta.get("title", "")),
+        source=str(meta.get("source", "")),
+        text=text or "",
+        published=meta.get("published"),
+        content_hash=str(meta.get("content_hash", "")),
+        chunks=int(meta.get("chunks", 0)),
+        metadata=extra,
+    )

@@ -1,0 +1,3 @@
+"""Extractive, cited question answering over a collection of articles."""
+
+__version__ = "0.1.0"

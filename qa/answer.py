@@ -1,0 +1,101 @@
+"""Answer assembly: reader spans become cited answers, merged, ranked and calibrated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from index.store import StoredDocument
+from qa.normalize import normalize_answer
+from qa.read import Calibration, Span
+from qa.retrieve import Passage
+from qa.schema import Alternative, AskResponse, Citation
+
+
+@dataclass
+class _Group:
+    key: str
+    margin: float
+    citations: list[Citation] = field(default_factory=list)
+    seen: set[tuple[str, int, int]] = field(default_factory=set)
+
+
+def assemble(
+    question: str,
+    passages: list[Passage],
+    spans: list[Span],
+    documents: dict[str, StoredDocument],
+    calibration: Calibration,
+    *,
+    threshold: float | None = None,
+    alternative_ratio: float = 0.5,
+    max_alternatives: int = 3,
+) -> AskResponse:
+    """Merge identical answers (SQuAD-normalised) across passages and articles.
+
+    Each answer keeps every place it was found, best first, with offsets into the stored
+    document. Ranking and the score use the best span margin, which is comparable across
+    passages; the calibration turns it into a score in [0, 1].
+    """
+    threshold = calibration.threshold if threshold is None else threshold
+    groups: dict[str, _Group] = {}
+    for span in sorted(spans, key=lambda s: s.margin, reverse=True):
+        key = normalize_answer(span.text)
+        passage = passages[span.passage]
+        doc = documents.get(passage.doc_id)
+        if not key or doc is None:
+            continue  # punctuation-only spans, or a document deleted since retrieval
+        a, b = passage.start + span.start, passage.start + span.end
+        group = groups.setdefault(key, _Group(key, span.margin))
+        if (doc.doc_id, a, b) in group.seen:
+            continue  # the same words found again through an overlapping chunk
+        group.seen.add((doc.doc_id, a, b))
+        group.citations.append(
+            Citation(
+                doc_id=doc.doc_id,
+                title=doc.title,
+                source=doc.source,
+                published=doc.published,
+                passage=doc.text[passage.start : passage.end],
+                passage_start=passage.start,
+                passage_end=passage.end,
+                answer_start=a,
+                answer_end=b,
+                score=round(calibration(span.margin), 4),
+            )
+        )
+    ranked = sorted(groups.values(), key=lambda g: g.margin, reverse=True)
+    if not ranked or calibration(ranked[0].margin) < threshold:
+        best_score = calibration(ranked[0].margin) if ranked else 0.0
+        return AskResponse(question=question, answer=None, score=round(best_score, 4), citations=[], threshold=threshold)
+    best = ranked[0]
+    best_score = calibration(best.margin)
+    first = best.citations[0]
+    answer_text = documents[first.doc_id].text[first.answer_start : first.answer_end]
+    alternatives = []
+    chosen = [best.key]
+    for g in ranked[1:]:
+        score = calibration(g.margin)
+        if score < threshold or score < alternative_ratio * best_score:
+            break
+        if any(g.key in k or k in g.key for k in chosen):
+            continue  # a longer or shorter reading of an answer already shown, not a disagreement
+        chosen.append(g.key)
+        first_alt = g.citations[0]
+        alternatives.append(
+            Alternative(
+                answer=documents[first_alt.doc_id].text[first_alt.answer_start : first_alt.answer_end],
+                score=round(score, 4),
+                citations=g.citations,
+            )
+        )
+        if len(alternatives) >= max_alternatives:
+            break
+    return AskResponse(
+        question=question,
+        answer=answer_text,
+        score=round(best_score, 4),
+        citations=best.citations,
+        alternatives=alternatives,
+        articles=len({c.doc_id for c in best.citations}),
+        threshold=threshold,
+    )

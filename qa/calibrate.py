@@ -1,0 +1,99 @@
+"""Fit the reader's score calibration and no-answer threshold in the product's setting.
+
+Held-out training questions (never trained on) are read the way the service reads: the
+question against five passages. Answerable cases have the gold passage among four BM25
+distractors; unanswerable cases have only the distractors. A logistic fit maps the best
+span margin to P(correct), and the threshold maximises SQuAD-v2-style F1 on these cases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+
+from qa.normalize import best_over_golds
+from qa.read import PACKAGED_READER, Reader
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 50) -> tuple[float, float]:
+    """Newton's method for a one-feature logistic regression (slope, intercept)."""
+    w = np.zeros(2)
+    X = np.stack([x, np.ones_like(x)], axis=1)
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-(X @ w)))
+        grad = X.T @ (p - y)
+        hess = (X * (p * (1 - p))[:, None]).T @ X + 1e-6 * np.eye(2)
+        w -= np.linalg.solve(hess, grad)
+    return float(w[0]), float(w[1])
+
+
+def build_cases(holdout: list[dict], n: int, seed: int = 0) -> list[tuple[dict, list[str], bool]]:
+    import bm25s
+    import Stemmer
+
+    contexts = list(dict.fromkeys(q["context"] for q in holdout))
+    stemmer = Stemmer.Stemmer("english")
+    bm25 = bm25s.BM25()
+    bm25.index(bm25s.tokenize(contexts, stopwords="en", stemmer=stemmer, show_progress=False), show_progress=False)
+    rng = random.Random(seed)
+    sample = rng.sample(holdout, min(n, len(holdout)))
+    tokens = bm25s.tokenize([q["question"] for q in sample], stopwords="en", stemmer=stemmer, show_progress=False)
+    found, _ = bm25.retrieve(tokens, k=min(12, len(contexts)), show_progress=False, n_threads=1)
+    cases = []
+    for q, row in zip(sample, found):
+        golds = [a.lower() for a in q["answers"]]
+        distractors = [contexts[int(i)] for i in row if contexts[int(i)] != q["context"] and not any(g in contexts[int(i)].lower() for g in golds)][:5]
+        with_gold = distractors[:4] + [q["context"]]
+        rng.shuffle(with_gold)
+        cases.append((q, with_gold, True))
+        cases.append((q, distractors, False))
+    return cases
+
+
+def calibrate(reader: Reader, holdout: list[dict], n: int = 600) -> dict:
+    margins, correct, f1s, answerable = [], [], [], []
+    for q, passages, has_answer in build_cases(holdout, n):
+        spans, _ = reader(q["question"], passages, top_spans=1)
+        margin = spans[0].margin if spans else -20.0
+        f1 = best_over_golds(spans[0].text, q["answers"])[1] if (spans and has_answer) else 0.0
+        margins.append(margin)
+        f1s.append(f1)
+        correct.append(1.0 if f1 >= 0.5 else 0.0)
+        answerable.append(has_answer)
+    x, y = np.array(margins), np.array(correct)
+    slope, intercept = fit_logistic(x, y)
+    scores = 1 / (1 + np.exp(-(slope * x + intercept)))
+    f1a, ans = np.array(f1s), np.array(answerable)
+    best_t, best_v = 0.5, -1.0
+    for t in np.linspace(0.02, 0.98, 97):
+        credit = np.where(ans, np.where(scores >= t, f1a, 0.0), (scores < t).astype(float))
+        if credit.mean() > best_v:
+            best_t, best_v = float(t), float(credit.mean())
+    return {
+        "slope": slope,
+        "intercept": intercept,
+        "threshold": round(best_t, 3),
+        "fitted_on": f"{len(x)} cases ({int(ans.sum())} with the gold passage among 5, {int((~ans).sum())} with 5 distractors) from held-out training questions",
+        "f1_at_threshold": round(100 * best_v, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path, default=PACKAGED_READER)
+    parser.add_argument("--holdout", type=Path, default=Path("runs/reader/holdout.jsonl"))
+    parser.add_argument("--n", type=int, default=600, help="held-out questions (each gives 2 cases)")
+    args = parser.parse_args(argv)
+    holdout = [json.loads(line) for line in args.holdout.read_text().splitlines() if line.strip()]
+    reader = Reader(args.model)
+    result = calibrate(reader, holdout, args.n)
+    (args.model / "calibration.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,271 @@
+"""The `qa` command line: ask, ingest, serve, docs, and the reader's train/export/eval."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.text import Text
+
+from qa.schema import AskFilters, AskRequest, AskResponse
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Answer questions from your articles, with the exact words and their sources.")
+docs_app = typer.Typer(no_args_is_help=True, help="List, show and delete indexed documents.")
+app.add_typer(docs_app, name="docs")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_BAD_INPUT = 2
+EXIT_UNAVAILABLE = 3
+EXIT_NOT_FOUND = 4
+EXIT_PARTIAL = 1
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    err.print(f"error: {message}", markup=False)
+    raise typer.Exit(code)
+
+
+def _validation_message(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+    msg = first.get("msg", "invalid input").removeprefix("Value error, ")
+    return f"{where}: {msg}" if where else msg
+
+
+def _pipeline():
+    from index.store import IncompatibleStore, StoreUnavailable
+    from qa.pipeline import Pipeline
+    from qa.settings import get_settings
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        fail(f"bad setting: {_validation_message(exc)}")
+    pipe = Pipeline(settings)
+    try:
+        pipe.open_store()
+    except (IncompatibleStore, StoreUnavailable) as exc:
+        fail(str(exc), EXIT_UNAVAILABLE)
+    except Exception as exc:  # noqa: BLE001 - chromadb raises many types for a bad store
+        fail(f"can't open the store: {exc}", EXIT_UNAVAILABLE)
+    return pipe
+
+
+def _answer_sentence(citation) -> Text:
+    """The sentence around the answer inside the passage, with the answer highlighted."""
+    from index.chunk import sentence_spans
+
+    passage = citation.passage
+    a = citation.answer_start - citation.passage_start
+    b = citation.answer_end - citation.passage_start
+    s, e = 0, len(passage)
+    for span in sentence_spans(passage):
+        if span.start <= a < span.end or span.start < b <= span.end:
+            s, e = min(span.start, a), max(span.end, b)
+            break
+    text = Text(passage[s:a])
+    text.append(passage[a:b], style="bold black on yellow")
+    text.append(passage[b:e])
+    return text
+
+
+def print_answer(resp: AskResponse) -> None:
+    if resp.answer is None:
+        out.print(Text("Not found in these documents.", style="bold"))
+        out.print(f"(best candidate scored {resp.score:.2f}, below the threshold {resp.threshold:.2f})")
+        return
+    out.print(Text(resp.answer, style="bold green"))
+    n = resp.articles
+    out.print(f"score {resp.score:.2f} · found in {n} article{'s' if n != 1 else ''}")
+    for i, c in enumerate(resp.citations, 1):
+        out.print()
+        date = f" ({c.published})" if c.published else ""
+        out.print(Text(f"[{i}] {c.title}{date} — {c.doc_id}", style="bold"))
+        out.print(_answer_sentence(c))
+    for alt in resp.alternatives:
+        out.print()
+        docs = ", ".join(dict.fromkeys(c.doc_id for c in alt.citations))
+        out.print(Text(f"Other articles say: {alt.answer} (score {alt.score:.2f}; {docs})", style="italic"))
+
+
+def _ask_remote(url: str, request: AskRequest) -> AskResponse:
+    import httpx
+
+    try:
+        r = httpx.post(url.rstrip("/") + "/ask", json=request.model_dump(exclude_none=True), timeout=60)
+    except httpx.HTTPError as exc:
+        fail(f"can't reach {url}: {exc}", EXIT_UNAVAILABLE)
+    if r.status_code != 200:
+        try:
+            detail = r.json().get("detail")
+        except ValueError:
+            detail = r.text[:200]
+        if isinstance(detail, list):
+            detail = "; ".join(str(d.get("msg", d)) for d in detail)
+        fail(f"server answered {r.status_code}: {detail}", EXIT_BAD_INPUT if r.status_code < 500 else EXIT_UNAVAILABLE)
+    return AskResponse.model_validate(r.json())
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in quotes.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer contract (the same JSON as POST /ask).")] = False,
+    top_k: Annotated[Optional[int], typer.Option("--top-k", help="Passages to read.")] = None,
+    url: Annotated[Optional[str], typer.Option("--url", help="Ask a running server instead, e.g. http://127.0.0.1:8000.")] = None,
+    doc_id: Annotated[Optional[list[str]], typer.Option("--doc-id", help="Only these documents (repeatable).")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Only documents from this source.")] = None,
+    published_from: Annotated[Optional[str], typer.Option("--from", help="Published on or after YYYY-MM-DD.")] = None,
+    published_to: Annotated[Optional[str], typer.Option("--to", help="Published on or before YYYY-MM-DD.")] = None,
+) -> None:
+    """Answer a question from the indexed articles, with its sources."""
+    try:
+        filters = None
+        if doc_id or source or published_from or published_to:
+            filters = AskFilters(doc_ids=doc_id or None, source=source, published_from=published_from, published_to=published_to)
+        request = AskRequest(question=question, top_k=top_k, filters=filters)
+    except ValidationError as exc:
+        fail(_validation_message(exc))
+    if url:
+        resp = _ask_remote(url, request)
+    else:
+        pipe = _pipeline()
+        if request.top_k is not None and request.top_k > pipe.settings.max_top_k:
+            fail(f"top_k: must be at most {pipe.settings.max_top_k}")
+        if pipe.ensure_sample_corpus():
+            err.print(f"The index was empty: ingested the bundled sample articles ({pipe.store.count()[0]} documents).")
+        resp = pipe.ask(request.question, request.top_k, request.filters)
+    if as_json:
+        sys.stdout.write(resp.model_dump_json(indent=2) + "\n")
+    else:
+        print_answer(resp)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files (.txt .md .html .pdf .jsonl) or folders.")],
+    prune: Annotated[bool, typer.Option("--prune", help="Remove indexed documents that are no longer in PATHS.")] = False,
+) -> None:
+    """Index articles. Unchanged ones are skipped; changed ones replace their old chunks."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    pipe = _pipeline()
+    with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), TextColumn("{task.description}"), console=err, transient=True) as bar:
+        task = bar.add_task("", total=None)
+
+        def progress(done: int, total: int, name: str) -> None:
+            bar.update(task, total=total, completed=done, description=name)
+
+        report = pipe.ingest_paths(paths, prune=prune, progress=progress)
+    for failure in report.failed:
+        err.print(f"skipped: {failure.reason if failure.reason.startswith(failure.source) else failure.source + ': ' + failure.reason}", markup=False)
+    out.print(report.summary())
+    if report.failed:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (use server mode, QA_CHROMA_URL, with more than one).")] = 1,
+) -> None:
+    """Run the HTTP API and the chat page."""
+    import uvicorn
+
+    if workers > 1 and not os.environ.get("QA_CHROMA_URL"):
+        fail("several workers need a Chroma server (set QA_CHROMA_URL): an embedded store can't be shared between processes")
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+@docs_app.command("list")
+def docs_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List indexed documents."""
+    from qa.schema import DocumentSummary
+
+    docs = _pipeline().list_documents()
+    if as_json:
+        sys.stdout.write(json.dumps([DocumentSummary(**_summary(d)).model_dump() for d in docs], indent=2) + "\n")
+        return
+    for d in docs:
+        out.print(f"{d.doc_id}\t{d.published or '-'}\t{d.chunks} chunks\t{d.title}", markup=False)
+    err.print(f"{len(docs)} documents")
+
+
+def _summary(d) -> dict:
+    return {"doc_id": d.doc_id, "title": d.title, "source": d.source, "published": d.published, "chunks": d.chunks, "content_hash": d.content_hash}
+
+
+@docs_app.command("show")
+def docs_show(doc_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show one document (its text is what every offset refers to)."""
+    from qa.schema import DocumentOut
+
+    d = _pipeline().get_document(doc_id)
+    if d is None:
+        fail(f"no document {doc_id!r}", EXIT_NOT_FOUND)
+    obj = DocumentOut(**_summary(d), text=d.text, metadata=d.metadata)
+    if as_json:
+        sys.stdout.write(obj.model_dump_json(indent=2) + "\n")
+    else:
+        out.print(Text(d.title, style="bold"))
+        out.print(f"{d.doc_id} · {d.source} · {d.published or 'no date'}", markup=False)
+        out.print(d.text, markup=False)
+
+
+@docs_app.command("delete")
+def docs_delete(doc_id: str) -> None:
+    """Delete a document and its chunks."""
+    if not _pipeline().delete_document(doc_id):
+        fail(f"no document {doc_id!r}", EXIT_NOT_FOUND)
+    out.print(f"deleted {doc_id}")
+
+
+@app.command("train-reader", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train_reader(ctx: typer.Context) -> None:
+    """Train the extractive reader (all options: qa train-reader --help)."""
+    from qa.train_reader import main
+
+    main(ctx.args)
+
+
+@app.command("export-reader", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def export_reader(ctx: typer.Context) -> None:
+    """Export trained weights into the package (qa export-reader --help)."""
+    from qa.export_reader import main
+
+    main(ctx.args)
+
+
+@app.command("calibrate", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def calibrate(ctx: typer.Context) -> None:
+    """Fit the reader's score calibration and no-answer threshold on held-out data."""
+    from qa.calibrate import main
+
+    main(ctx.args)
+
+
+@app.command("eval", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def evaluate(ctx: typer.Context) -> None:
+    """Run the benchmarks in eval/ (qa eval --quick for the CI subset)."""
+    try:
+        from eval.run import main
+    except ImportError:
+        fail("the eval/ folder is not available in this installation (run from a checkout)")
+    code = main(ctx.args)
+    raise typer.Exit(code or 0)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""The one pipeline object: ingest, retrieve, read, assemble; the CLI and API are shells over it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from index.documents import Document
+from index.embed import Embedder
+from index.ingest import IngestReport, Indexer
+from index.keyword import KeywordIndex
+from index.store import Store, StoredDocument
+from qa import __version__
+from qa.answer import assemble
+from qa.read import Reader
+from qa.retrieve import Filters, Retriever
+from qa.schema import AskFilters, AskResponse, Health
+from qa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SAMPLE_CORPUS = Path(__file__).parent / "sample_corpus"
+
+
+class Busy(RuntimeError):
+    """Too many questions in flight: the request waited past its time budget."""
+
+
+class Pipeline:
+    """Loads every component once (`warm_up`); afterwards each method is a plain call."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.embedder = Embedder()
+        self.reader = Reader(settings.reader_path, threads=settings.threads)
+        self._store: Store | None = None
+        self._keywords: KeywordIndex | None = None
+        self._retriever: Retriever | None = None
+        self._indexer: Indexer | None = None
+        self._models = threading.BoundedSemaphore(settings.max_concurrent_reads)
+        self._write_lock = threading.Lock()
+        self._init_lock = threading.Lock()
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def open_store(self) -> Store:
+        """Connect to the store only (no models): enough for listing documents."""
+        with self._init_lock:
+            if self._store is None:
+                store = Store(self.settings.data_dir, self.settings.chroma_url, Embedder.name, Embedder.dimension)
+                # In server mode the API keeps no state on disk: the BM25 index lives in memory.
+                cache = None if self.settings.chroma_url else self.settings.data_dir
+                self._keywords = KeywordIndex(store, cache)
+                self._retriever = Retriever(store, self.embedder, self._keywords, self.settings.candidates)
+                self._indexer = Indexer(store, self.embedder)
+                self._store = store
+        return self._store
+
+    def warm_up(self) -> None:
+        import torch
+
+        torch.set_num_threads(self.settings.threads)
+        self.open_store()
+        self.embedder.warm_up()
+        self.reader.warm_up()
+        self._keywords.refresh()
+
+    @property
+    def store(self) -> Store:
+        return self.open_store()
+
+    # -- documents ---------------------------------------------------------------------
+    def ingest_paths(self, paths: list[Path], *, prune: bool = False, progress: Callable[[int, int, str], None] | None = None) -> IngestReport:
+        self.open_store()
+        with self._write_lock:
+            report = self._indexer.ingest_paths(paths, prune=prune, progress=progress)
+        return report
+
+    def add_documents(self, docs: list[Document]) -> IngestReport:
+        self.open_store()
+        with self._write_lock:
+            return self._indexer.add(docs)
+
+    def delete_document(self, doc_id: str) -> bool:
+        with self._write_lock:
+            return self.store.delete_document(doc_id)
+
+    def get_document(self, doc_id: str) -> StoredDocument | None:
+        return self.store.get_documents([doc_id]).get(doc_id)
+
+    def list_documents(self) -> list[StoredDocument]:
+        return self.store.list_documents()
+
+    def ensure_sample_corpus(self) -> bool:
+        """Ingest the bundled sample articles into an empty index; True if it did."""
+        if not self.settings.sample_corpus or self.store.count()[0] > 0:
+            return False
+        self.ingest_paths([SAMPLE_CORPUS])
+        return True
+
+    def health(self) -> Health:
+        docs, chunks = self.store.count()
+        return Health(
+            status="ok",
+            documents=docs,
+            chunks=chunks,
+            store=f"{self.store.mode} chroma" + (f" at {self.settings.chroma_url}" if self.settings.chroma_url else ""),
+            embedder=Embedder.name,
+            reader=self.reader.name,
+            version=__version__,
+        )
+
+    # -- questions ---------------------------------------------------------------------
+    def ask(self, question: str, top_k: int | None = None, filters: AskFilters | None = None) -> AskResponse:
+        t0 = time.perf_counter()
+        k = min(top_k or self.settings.top_k, self.settings.max_top_k)
+        f = Filters(**filters.model_dump()) if filters else None
+        # Model work is bounded: extra requests queue here instead of piling onto the CPU.
+        if not self._models.acquire(timeout=self.settings.read_timeout_s):
+            raise Busy("the service is busy; try again shortly")
+        try:
+            self.warm_up()
+            t1 = time.perf_counter()
+            passages = self._retriever(question, k, f)
+            t2 = time.perf_counter()
+            spans, _ = self.reader(question, [p.text for p in passages])
+            t3 = time.perf_counter()
+        finally:
+            self._models.release()
+        documents = self.store.get_documents([p.doc_id for p in passages])
+        response = assemble(
+            question,
+            passages,
+            spans,
+            documents,
+            self.reader.calibration,
+            threshold=self.settings.no_answer_threshold,
+            alternative_ratio=self.settings.alternative_ratio,
+        )
+        t4 = time.perf_counter()
+        response.timings_ms = {
+            "retrieve": round(1000 * (t2 - t1), 1),
+            "read": round(1000 * (t3 - t2), 1),
+            "total": round(1000 * (t4 - t0), 1),
+        }
+        return response

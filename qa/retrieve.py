@@ -1,0 +1,105 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 candidates fused by reciprocal rank."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from index.embed import Embedder
+from index.keyword import KeywordIndex
+from index.store import Store, published_number
+
+RRF_K = 60  # the usual constant from Cormack et al. (2009)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters a question may carry."""
+
+    doc_ids: list[str] | None = None
+    source: str | None = None
+    published_from: str | None = None
+    published_to: str | None = None
+
+    def chroma_where(self) -> dict | None:
+        clauses: list[dict] = []
+        if self.doc_ids:
+            clauses.append({"doc_id": {"$in": list(self.doc_ids)}})
+        if self.source:
+            clauses.append({"source": self.source})
+        lo, hi = published_number(self.published_from), published_number(self.published_to)
+        if lo is not None:
+            clauses.append({"published": {"$gte": lo}})
+        if hi is not None:
+            clauses.append({"published": {"$lte": hi}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def accepts(self, meta: dict) -> bool:
+        if self.doc_ids and meta.get("doc_id") not in self.doc_ids:
+            return False
+        if self.source and meta.get("source") != self.source:
+            return False
+        lo, hi = published_number(self.published_from), published_number(self.published_to)
+        if lo is not None or hi is not None:
+            value = meta.get("published")
+            if value is None or (lo is not None and value < lo) or (hi is not None and value > hi):
+                return False
+        return True
+
+    @property
+    def empty(self) -> bool:
+        return self.chroma_where() is None
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk: `document.text[start:end] == text`."""
+
+    chunk_id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    score: float  # fused RRF score
+
+
+Mode = Literal["hybrid", "dense", "bm25"]
+
+
+class Retriever:
+    """Finds the passages most likely to answer a question."""
+
+    def __init__(self, store: Store, embedder: Embedder, keywords: KeywordIndex, candidates: int = 30):
+        self.store = store
+        self.embedder = embedder
+        self.keywords = keywords
+        self.candidates = candidates
+
+    def ranked_ids(self, question: str, k: int, filters: Filters | None = None, mode: Mode = "hybrid") -> list[tuple[str, float]]:
+        filters = filters or Filters()
+        n = max(k, self.candidates)
+        lists: list[list[str]] = []
+        if mode in ("hybrid", "dense"):
+            vector = self.embedder([question])[0]
+            lists.append([cid for cid, _ in self.store.query(vector, n, filters.chroma_where())])
+        if mode in ("hybrid", "bm25"):
+            mask = None if filters.empty else self.keywords.mask(filters.accepts)
+            lists.append([cid for cid, _ in self.keywords.search(question, n, mask)])
+        fused: dict[str, float] = {}
+        for ranked in lists:
+            for rank, cid in enumerate(ranked):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        return sorted(fused.items(), key=lambda kv: kv[1], reverse=True)[:k]
+
+    def __call__(self, question: str, k: int, filters: Filters | None = None, mode: Mode = "hybrid") -> list[Passage]:
+        ranked = self.ranked_ids(question, k, filters, mode)
+        chunks = self.store.get_chunks([cid for cid, _ in ranked])
+        out = []
+        for cid, score in ranked:
+            if cid not in chunks:  # deleted since the keyword index was built
+                continue
+            text, meta = chunks[cid]
+            out.append(Passage(cid, str(meta["doc_id"]), text, int(meta["start"]), int(meta["end"]), score))
+        return out

@@ -1,0 +1,42 @@
+"""One settings object for the whole service, read from `QA_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "qa"
+
+
+class Settings(BaseSettings):
+    """Every option the service reads. Each field is the env var `QA_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="QA_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="Where the embedded store and derived indexes live.")
+    chroma_url: str | None = Field(None, description="Use a Chroma server (http://host:port) instead of the embedded store.")
+    reader_path: Path | None = Field(None, description="Folder of another reader model; default: the one shipped in the package.")
+    top_k: int = Field(5, ge=1, le=50, description="Passages read per question by default.")
+    max_top_k: int = Field(20, ge=1, le=100, description="Largest top_k a request may ask for.")
+    candidates: int = Field(30, ge=1, le=500, description="Passages each retriever returns before fusion.")
+    no_answer_threshold: float | None = Field(None, description="Override of the calibrated abstention threshold on the score in [0, 1].")
+    alternative_ratio: float = Field(0.5, ge=0, le=1, description="Show a different answer as an alternative when its score is at least this share of the best one.")
+    max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
+    max_upload_bytes: int = Field(5_000_000, ge=1000, description="Largest document accepted over HTTP.")
+    threads: int = Field(2, ge=1, le=64, description="Torch/ONNX threads for the models.")
+    max_concurrent_reads: int = Field(2, ge=1, le=64, description="Model calls run at once; further requests queue.")
+    read_timeout_s: float = Field(30.0, gt=0, description="Time budget for one question; over it the request answers 503.")
+    api_key: str | None = Field(None, description="When set, write endpoints need 'Authorization: Bearer <key>'.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list); none by default.")
+    sample_corpus: bool = Field(True, description="Ingest the bundled sample articles when the index is empty on first `qa ask`.")
+    log_level: str = Field("INFO", description="Log level of the service.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

