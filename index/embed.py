@@ -34,6 +34,10 @@ class Embedder:
         with self._lock:
             if self._model is None:
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.set_verbosity_error()
+                hf_logging.disable_progress_bar()
 
                 model = SentenceTransformer(model_path(), device="cpu", local_files_only=True)
                 model.max_seq_length = MAX_TOKENS
