@@ -1,0 +1,130 @@
+"""End to end over HTTP against a real `qa serve` process, and the API's limits."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from qa.normalize import best_over_golds
+from tests.conftest import seed_questions
+
+pytestmark = pytest.mark.slow
+
+
+def _check_citations(client: httpx.Client, resp: dict) -> None:
+    groups = [(resp["answer"], resp["citations"])] + [(a["answer"], a["citations"]) for a in resp["alternatives"]]
+    for answer, citations in groups:
+        for i, c in enumerate(citations):
+            doc = client.get(f"/documents/{c['doc_id']}").json()
+            assert doc["text"][c["passage_start"] : c["passage_end"]] == c["passage"]
+            assert c["passage_start"] <= c["answer_start"] < c["answer_end"] <= c["passage_end"]
+            if i == 0:
+                assert doc["text"][c["answer_start"] : c["answer_end"]] == answer
+
+
+def test_seed_dev_through_post_ask(served) -> None:
+    right, rejected, lines = 0, 0, []
+    questions = seed_questions()
+    with httpx.Client(base_url=served.url, timeout=60) as client:
+        for q in questions:
+            r = client.post("/ask", json={"question": q["question"]})
+            assert r.status_code == 200, r.text
+            resp = r.json()
+            _check_citations(client, resp)
+            if q["answerable"]:
+                ok = resp["answer"] is not None and best_over_golds(resp["answer"], q["answers"])[0] == 1.0
+                right += ok
+            else:
+                rejected += resp["answer"] is None
+            lines.append(f"{q['id']}: {resp['answer']!r} ({resp['score']:.2f})")
+    answerable = sum(q["answerable"] for q in questions)
+    assert right >= 13, f"{right}/{answerable} right:\n" + "\n".join(lines)
+    assert rejected == len(questions) - answerable, "\n".join(lines)
+
+
+def test_september_cites_both_articles(served) -> None:
+    resp = httpx.post(served.url + "/ask", json={"question": "When was the first joint exercise?"}, timeout=60).json()
+    assert resp["answer"] == "September"
+    assert {"002_f4d9ea0e48462951", "003_86bc19b1e0a8f9ad"} <= {c["doc_id"] for c in resp["citations"]}
+    assert resp["articles"] >= 2
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"question": ""}, 422),
+        ({"question": "   \n\t"}, 422),
+        ({"question": "x" * 1001}, 422),
+        ({"question": "Who?", "top_k": 0}, 422),
+        ({"question": "Who?", "top_k": 10_000}, 422),
+        ({"question": "Who?", "filters": {"published_from": "yesterday"}}, 422),
+        ({"question": 42}, 422),
+        ({}, 422),
+        ({"question": "Who?", "unknown": 1}, 422),
+    ],
+)
+def test_bad_ask_requests(served, body: dict, status: int) -> None:
+    r = httpx.post(served.url + "/ask", json=body, timeout=30)
+    assert r.status_code == status
+    assert "detail" in r.json()
+
+
+def test_unknown_document_and_non_json(served) -> None:
+    assert httpx.get(served.url + "/documents/nope").status_code == 404
+    r = httpx.post(served.url + "/ask", content=b"\xff\xfe not json", headers={"content-type": "application/json"})
+    assert r.status_code in (400, 422) and "detail" in r.json()
+    assert httpx.get(served.url + "/docs").status_code == 200
+    schema = httpx.get(served.url + "/openapi.json").json()
+    assert {"/ask", "/documents", "/documents/{doc_id}", "/health"} <= set(schema["paths"])
+
+
+def test_health(served) -> None:
+    h = httpx.get(served.url + "/health").json()
+    assert h["status"] == "ok" and h["documents"] == 5 and h["chunks"] > 5
+    assert "MiniLM" in h["embedder"] and h["store"].startswith("embedded")
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory):
+    from api.app import create_app
+    from qa.settings import Settings
+
+    data = tmp_path_factory.mktemp("keyed")
+    settings = Settings(data_dir=data, api_key="s3cret-key", sample_corpus=False, max_upload_bytes=20_000)
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_write_endpoints_need_the_key(keyed: TestClient) -> None:
+    doc = {"title": "Key test", "text": "The lighthouse was painted red in 1931."}
+    assert keyed.post("/documents", json=doc).status_code == 401
+    assert keyed.post("/documents", json=doc, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    ok = keyed.post("/documents", json=doc, headers={"Authorization": "Bearer s3cret-key"})
+    assert ok.status_code == 200 and ok.json()["added"] == ["key-test"]
+    again = keyed.post("/documents", json=doc, headers={"Authorization": "Bearer s3cret-key"})
+    assert again.json()["unchanged"] == ["key-test"]
+    assert keyed.get("/documents").status_code == 200  # reads stay open
+    assert keyed.delete("/documents/key-test").status_code == 401
+    gone = keyed.delete("/documents/key-test", headers={"Authorization": "Bearer s3cret-key"})
+    assert gone.json() == {"doc_id": "key-test", "deleted": True}
+    twice = keyed.delete("/documents/key-test", headers={"Authorization": "Bearer s3cret-key"})
+    assert twice.status_code == 200 and twice.json()["deleted"] is False
+
+
+def test_upload_limits_and_bad_files(keyed: TestClient) -> None:
+    auth = {"Authorization": "Bearer s3cret-key"}
+    big = keyed.post("/documents", files={"file": ("big.txt", b"word " * 10_000)}, headers=auth)
+    assert big.status_code == 413
+    binary = keyed.post("/documents", files={"file": ("x.txt", b"\x00\x01\x02")}, headers=auth)
+    assert binary.status_code == 422 and "binary" in binary.json()["detail"]
+    png = keyed.post("/documents", files={"file": ("x.png", b"\x89PNG")}, headers=auth)
+    assert png.status_code == 422
+    wrong_type = keyed.post("/documents", content=b"title=x", headers={**auth, "content-type": "text/plain"})
+    assert wrong_type.status_code == 415
+    blank = keyed.post("/documents", json={"title": " ", "text": "x"}, headers=auth)
+    assert blank.status_code == 422
+    # A path is only ever a name: the server never reads a file of its own from a request.
+    sneaky = keyed.post("/documents", files={"file": ("../../etc/passwd.txt", b"Hosts\n\nharmless text")}, headers=auth)
+    assert sneaky.status_code == 200 and sneaky.json()["added"] == ["passwd"]
+    assert keyed.get("/documents/passwd").json()["source"] == "passwd.txt"
