@@ -50,7 +50,23 @@ def export_onnx(model, out: Path, quantize: bool = True) -> Path:
     return target
 
 
-def export(source: Path, out: Path, *, fmt: str = "onnx-int8") -> Path:
+def derive_int8_onnx(model_dir: Path, target: Path) -> Path:
+    """Build the int8 ONNX graph from a model folder's weights, atomically into `target`."""
+    import os
+    import tempfile
+
+    from transformers import BertForQuestionAnswering
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    model = BertForQuestionAnswering.from_pretrained(model_dir, local_files_only=True).float().eval()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        built = export_onnx(model, Path(tmp), quantize=True)
+        os.replace(built, target)
+    return target
+
+
+def export(source: Path, out: Path, *, fmt: str = "fp16") -> Path:
     """Write a self-contained reader folder: weights in one file, config, tokenizer."""
     from transformers import AutoTokenizer
 
@@ -67,6 +83,14 @@ def export(source: Path, out: Path, *, fmt: str = "onnx-int8") -> Path:
         if fmt == "fp16":
             model = model.half()
         model.save_pretrained(out)
+        # Stored in fp16 to halve the file; loaded and run in fp32 (CPUs lack fast fp16 kernels).
+        import json
+
+        cfg = json.loads((out / "config.json").read_text())
+        for key in ("dtype", "torch_dtype"):
+            if key in cfg:
+                cfg[key] = "float32"
+        (out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
     else:
         export_onnx(model, out, quantize=fmt == "onnx-int8")
     return out
@@ -76,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("source", type=Path, help="runs/reader/final or runs/reader/checkpoint.pt")
     parser.add_argument("--out", type=Path, default=PACKAGED_READER)
-    parser.add_argument("--format", choices=["onnx-int8", "onnx-fp32", "fp16", "fp32"], default="onnx-int8")
+    parser.add_argument("--format", choices=["fp16", "fp32", "onnx-int8", "onnx-fp32"], default="fp16")
     args = parser.parse_args(argv)
     print(export(args.source, args.out, fmt=args.format))
 

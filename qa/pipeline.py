@@ -35,7 +35,7 @@ class Pipeline:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.embedder = Embedder()
-        self.reader = Reader(settings.reader_path, threads=settings.threads)
+        self.reader = Reader(settings.reader_path, threads=settings.threads, cache_dir=settings.cache_dir)
         self._store: Store | None = None
         self._keywords: KeywordIndex | None = None
         self._retriever: Retriever | None = None

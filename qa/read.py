@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 from dataclasses import dataclass
@@ -56,8 +57,10 @@ class Reader:
     """Extractive QA model (MiniLM-L6 span head), loaded once, then a plain callable.
 
     - `max_len`/`stride`: passages longer than one window are read in overlapping windows.
-    - `backend`: "onnx" (int8, fastest on CPU) when the model folder has `model.onnx`,
-      else "torch".
+    - `backend`: "onnx" runs an int8 ONNX Runtime graph (fastest on CPU); "torch" runs the
+      shipped weights as they are. The package ships one fp16 weights file; the int8 graph
+      is derived from it once and cached in `cache_dir` (like the BM25 index, it can always
+      be rebuilt).
     """
 
     def __init__(
@@ -68,7 +71,8 @@ class Reader:
         max_len: int = 256,
         stride: int = 64,
         max_answer_tokens: int = 30,
-        backend: str | None = None,
+        backend: str | None = "onnx",
+        cache_dir: Path | None = None,
     ):
         self.model_dir = Path(model_dir) if model_dir else PACKAGED_READER
         self.threads = threads
@@ -76,6 +80,7 @@ class Reader:
         self.stride = stride
         self.max_answer_tokens = max_answer_tokens
         self.backend = backend
+        self.cache_dir = cache_dir
         self.calibration = Calibration()
         self._tokenizer = None
         self._session = None
@@ -94,7 +99,10 @@ class Reader:
                 raise FileNotFoundError(f"no reader model in {self.model_dir}")
             from transformers import AutoTokenizer
 
-            backend = self.backend or ("onnx" if (self.model_dir / "model.onnx").exists() else "torch")
+            backend = self.backend or "onnx"
+            onnx_path = self._onnx_path() if backend == "onnx" else None
+            if onnx_path is None:
+                backend = "torch"
             if backend == "onnx":
                 import onnxruntime as ort
 
@@ -102,9 +110,7 @@ class Reader:
                 # Threads set deliberately: two shared cores thrash with more.
                 opts.intra_op_num_threads = self.threads
                 opts.inter_op_num_threads = 1
-                self._session = ort.InferenceSession(
-                    str(self.model_dir / "model.onnx"), opts, providers=["CPUExecutionProvider"]
-                )
+                self._session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
             else:
                 import torch
                 from transformers import BertForQuestionAnswering
@@ -115,6 +121,29 @@ class Reader:
             self.backend = backend
             self.calibration = Calibration.load(self.model_dir)
             self._tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
+
+    def _onnx_path(self) -> Path | None:
+        """The int8 graph: shipped in the model folder, or derived once into the cache."""
+        shipped = self.model_dir / "model.onnx"
+        if shipped.exists():
+            return shipped
+        weights = self.model_dir / "model.safetensors"
+        if not weights.exists():
+            return None
+        import hashlib
+
+        digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+        cache = (self.cache_dir or Path.home() / ".cache" / "qa") / f"reader-{digest}-int8.onnx"
+        if cache.exists():
+            return cache
+        try:
+            from qa.export_reader import derive_int8_onnx
+
+            derive_int8_onnx(self.model_dir, cache)
+        except Exception as exc:  # noqa: BLE001 - fall back to torch rather than fail to answer
+            logging.getLogger(__name__).warning("could not build the int8 reader (%s); using torch", exc)
+            return None
+        return cache
 
     def _logits(self, enc: dict) -> tuple[np.ndarray, np.ndarray]:
         if self.backend == "onnx":

@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QA_", env_file=None, extra="ignore")
 
     data_dir: Path = Field(default_factory=default_data_dir, description="Where the embedded store and derived indexes live.")
+    cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "qa", description="Derived model files (the int8 reader graph built from the shipped weights).")
     chroma_url: str | None = Field(None, description="Use a Chroma server (http://host:port) instead of the embedded store.")
     reader_path: Path | None = Field(None, description="Folder of another reader model; default: the one shipped in the package.")
     top_k: int = Field(5, ge=1, le=50, description="Passages read per question by default.")

@@ -85,13 +85,13 @@ def test_upload_ask_delete(page, tmp_path) -> None:
     page.locator("#upload-form button").click()
     page.locator("#doc-list li[data-doc-id=lighthouse_story]").wait_for()
     turn = ask(page, "Who repainted the lighthouse at Kessel Point?")
-    assert turn.locator(".answer").inner_text() == "Marta Olsen"
+    assert "Marta Olsen" in turn.locator(".answer").inner_text()
     page.once("dialog", lambda d: d.accept())
     page.on("dialog", lambda d: None)
     page.locator("#doc-list li[data-doc-id=lighthouse_story] button").click()
     page.locator("#doc-list li[data-doc-id=lighthouse_story]").wait_for(state="detached")
     turn = ask(page, "Who repainted the lighthouse at Kessel Point?")
-    assert turn.locator(".answer").count() == 0 or turn.locator(".answer").inner_text() != "Marta Olsen"
+    assert turn.locator(".answer").count() == 0 or "Marta Olsen" not in turn.locator(".answer").inner_text()
 
 
 def test_hostile_article_is_inert_text(page, served) -> None:

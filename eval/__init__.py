@@ -1,0 +1,1 @@
+"""Benchmarks and quality evaluations; `qa eval [--quick]` runs them and writes a report."""

@@ -1,0 +1,156 @@
+"""Retrieval and end-to-end answering on real corpora, through the product's own pipeline."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from eval.common import SEED_DEV, Section, dataset, read_jsonl, sample
+from index.documents import Document
+from qa.normalize import best_over_golds
+from qa.pipeline import Pipeline
+from qa.settings import Settings
+
+
+def build(data_dir: Path, docs: list[dict], reader_path: Path | None) -> tuple[Pipeline, dict[str, float]]:
+    """Index a corpus with the product's ingestion; returns the pipeline and throughput."""
+    pipe = Pipeline(Settings(data_dir=data_dir, reader_path=reader_path, sample_corpus=False))
+    pipe.warm_up()
+    t = time.perf_counter()
+    report = pipe.add_documents([Document(id=d["id"], title=d.get("title", ""), text=d["text"], source=d["id"]) for d in docs])
+    seconds = time.perf_counter() - t
+    pipe._keywords.refresh()
+    return pipe, {"docs": len(docs), "chunks": report.chunks, "seconds": seconds, "docs_per_s": len(docs) / seconds, "chunks_per_s": report.chunks / seconds}
+
+
+def ranked_docs(pipe: Pipeline, question: str, k: int, mode: str) -> list[str]:
+    out: list[str] = []
+    for cid, _ in pipe._retriever.ranked_ids(question, k * 3, mode=mode):
+        doc = cid.split("::")[0]
+        if doc not in out:
+            out.append(doc)
+    return out[:k]
+
+
+def retrieval_squad(pipe: Pipeline, qs: list[dict]) -> dict[str, dict[str, float]]:
+    results = {}
+    for mode in ("dense", "bm25", "hybrid"):
+        hits = {1: 0, 5: 0, 20: 0}
+        rr = 0.0
+        for q in qs:
+            ranked = ranked_docs(pipe, q["question"], 20, mode)
+            if q["doc_id"] in ranked:
+                pos = ranked.index(q["doc_id"])
+                rr += 1 / (pos + 1)
+                for k in hits:
+                    hits[k] += pos < k
+        n = len(qs)
+        results[mode] = {"r1": hits[1] / n, "r5": hits[5] / n, "r20": hits[20] / n, "mrr": rr / n}
+    return results
+
+
+def ndcg_at_10(ranked: list[str], relevant: dict[str, int]) -> float:
+    dcg = sum(relevant.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:10]))
+    ideal = sum(r / math.log2(i + 2) for i, r in enumerate(sorted(relevant.values(), reverse=True)[:10]))
+    return dcg / ideal if ideal else 0.0
+
+
+def answer_squad(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
+    """Open-corpus SQuAD: the answer is forced (threshold 0) and abstentions counted apart."""
+    threshold = pipe.reader.calibration.threshold
+    pipe.settings.no_answer_threshold = 0.0
+    em = f1 = abstained = 0.0
+    retrieve_ms, read_ms = [], []
+    for q in qs:
+        r = pipe.ask(q["question"])
+        e, f = best_over_golds(r.answer or "", q["answers"])
+        em, f1 = em + e, f1 + f
+        abstained += r.score < threshold
+        retrieve_ms.append(r.timings_ms["retrieve"])
+        read_ms.append(r.timings_ms["read"])
+    pipe.settings.no_answer_threshold = None
+    n = len(qs)
+    return {"questions": n, "em": 100 * em / n, "f1": 100 * f1 / n, "would_abstain": 100 * abstained / n, "retrieve_ms": sum(retrieve_ms) / n, "read_ms": sum(read_ms) / n}
+
+
+def answer_squad_v2(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
+    has_f1, no_acc = [], []
+    for q in qs:
+        r = pipe.ask(q["question"])
+        if q["is_impossible"]:
+            no_acc.append(1.0 if r.answer is None else 0.0)
+        else:
+            has_f1.append(best_over_golds(r.answer or "", q["answers"])[1])
+    n = len(has_f1) + len(no_acc)
+    return {"questions": n, "overall_f1": 100 * (sum(has_f1) + sum(no_acc)) / n, "hasans_f1": 100 * sum(has_f1) / max(1, len(has_f1)), "noans_acc": 100 * sum(no_acc) / max(1, len(no_acc))}
+
+
+def seed_dev(pipe: Pipeline) -> tuple[dict[str, float], list[str]]:
+    right = rejected = answerable = 0
+    lines = []
+    for q in read_jsonl(SEED_DEV):
+        r = pipe.ask(q["question"])
+        if q["answerable"]:
+            answerable += 1
+            ok = r.answer is not None and best_over_golds(r.answer, q["answers"])[0] == 1.0
+            right += ok
+        else:
+            ok = r.answer is None
+            rejected += ok
+        cites = ", ".join(dict.fromkeys(c.doc_id[:3] for c in r.citations))
+        lines.append(f"| {q['id']} | {q['question']} | {r.answer if r.answer is not None else '— (not found)'} | {r.score:.2f} | {cites} | {'✓' if ok else '✗'} |")
+    total = len(lines)
+    return {"answerable_right": right, "answerable": answerable, "unanswerable_rejected": rejected, "unanswerable": total - answerable}, lines
+
+
+def run(work: Path, reader_path: Path | None, quick: bool) -> list[Section]:
+    from qa.pipeline import SAMPLE_CORPUS
+
+    sections = []
+    # seed_dev: the five sample articles, exactly as `qa ask` sees them.
+    pipe = Pipeline(Settings(data_dir=work / "seed", reader_path=reader_path, sample_corpus=False))
+    pipe.warm_up()
+    pipe.ingest_paths([SAMPLE_CORPUS])
+    seed, seed_lines = seed_dev(pipe)
+    sections.append(Section(
+        "seed_dev (16 questions over the 5 sample articles, through the /ask pipeline)",
+        [f"**{seed['answerable_right']} of {seed['answerable']} answerable right (EM), {seed['unanswerable_rejected']} of {seed['unanswerable']} unanswerable rejected.**", "",
+         "| id | question | answer | score | cited | ok |", "|---|---|---|---|---|---|", *seed_lines],
+        {"seed_right": seed["answerable_right"], "seed_rejected": seed["unanswerable_rejected"]},
+    ))
+
+    docs, qs = dataset("squad-v1.1-dev")
+    doc_list = list(docs.values())
+    if quick:  # a seeded slice: 300 paragraphs and the questions on them
+        doc_list = sample(doc_list, 300, seed=0)
+        keep = {d["id"] for d in doc_list}
+        qs = [q for q in qs if q["doc_id"] in keep]
+    squad, ingest = build(work / "squad1", doc_list, reader_path)
+    rq = sample(qs, 300 if quick else 2000, seed=0)
+    ret = retrieval_squad(squad, rq)
+    lines = [f"Corpus: {len(doc_list)} SQuAD v1.1 dev paragraphs, {ingest['chunks']} chunks; {len(rq)} seeded questions; paragraph-level hits.", "",
+             "| retriever | recall@1 | recall@5 | recall@20 | MRR |", "|---|---|---|---|---|"]
+    for mode, r in ret.items():
+        lines.append(f"| {mode} | {r['r1']:.3f} | {r['r5']:.3f} | {r['r20']:.3f} | {r['mrr']:.3f} |")
+    lines += ["", f"Ingestion: {ingest['docs_per_s']:.1f} documents/s, {ingest['chunks_per_s']:.1f} chunks/s ({ingest['docs']} documents in {ingest['seconds']:.0f} s, embedding included)."]
+    sections.append(Section("Retrieval (SQuAD v1.1 dev as a corpus)", lines, {
+        "retrieval_hybrid_r5": ret["hybrid"]["r5"], "retrieval_hybrid_r20": ret["hybrid"]["r20"], "retrieval_dense_r5": ret["dense"]["r5"], "retrieval_bm25_r5": ret["bm25"]["r5"],
+        "ingest_docs_per_s": ingest["docs_per_s"], "ingest_chunks_per_s": ingest["chunks_per_s"]}))
+
+    aq = sample(qs, 200 if quick else 1000, seed=1)
+    e2e = answer_squad(squad, aq)
+    sections.append(Section("End-to-end answering (SQuAD v1.1 open: question against the whole index)", [
+        f"{e2e['questions']} seeded questions against {len(doc_list)} paragraphs, top-5 hybrid passages, answer forced: "
+        f"**EM {e2e['em']:.1f} / F1 {e2e['f1']:.1f}**; the product would abstain on {e2e['would_abstain']:.1f}% of them. "
+        f"Mean split: retrieve {e2e['retrieve_ms']:.1f} ms, read {e2e['read_ms']:.1f} ms ({__import__('os').cpu_count()} cores)."],
+        {"e2e_squad1_em": e2e["em"], "e2e_squad1_f1": e2e["f1"], "e2e_retrieve_ms": e2e["retrieve_ms"], "e2e_read_ms": e2e["read_ms"]}))
+
+    if not quick:
+        docs2, qs2 = dataset("squad-v2.0-dev")
+        squad2, _ = build(work / "squad2", list(docs2.values()), reader_path)
+        v2 = answer_squad_v2(squad2, sample(qs2, 1000, seed=2))
+        sections.append(Section("End-to-end with abstention (SQuAD v2.0 dev against its 1,204 paragraphs)", [
+            f"{v2['questions']} seeded questions, product threshold: overall F1 {v2['overall_f1']:.1f}, HasAns F1 {v2['hasans_f1']:.1f}, NoAns accuracy {v2['noans_acc']:.1f}."],
+            {"e2e_squad2_overall_f1": v2["overall_f1"]}))
+    return sections
