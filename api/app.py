@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.routers import ask, documents, health
 from index.store import IncompatibleStore, StoreUnavailable
@@ -72,6 +73,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def invalid(request: Request, exc: RequestValidationError):
         errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
         return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        # A body that isn't JSON at all is an invalid request like any other: 422.
+        code = status.HTTP_422_UNPROCESSABLE_ENTITY if exc.status_code == 400 else exc.status_code
+        return JSONResponse({"detail": exc.detail}, status_code=code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(IncompatibleStore)
     @app.exception_handler(StoreUnavailable)

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/ask", tags=["ask"])
 @router.post(
     "",
     response_model=AskResponse,
-    responses={422: {"description": "Invalid question or options"}, 503: {"description": "Index not ready or service busy"}},
+    responses={413: {"description": "Request body too large"}, 422: {"description": "Invalid question or options"}, 503: {"description": "Index not ready or service busy"}},
 )
 async def ask(body: AskRequest, pipe: ReadyPipelineDep, settings: SettingsDep) -> AskResponse:
     """Answer a question with the exact words of the articles and where they stand."""
