@@ -138,7 +138,7 @@ def run(work: Path, reader_path: Path | None, quick: bool) -> list[Section]:
         "retrieval_hybrid_r5": ret["hybrid"]["r5"], "retrieval_hybrid_r20": ret["hybrid"]["r20"], "retrieval_dense_r5": ret["dense"]["r5"], "retrieval_bm25_r5": ret["bm25"]["r5"],
         "ingest_docs_per_s": ingest["docs_per_s"], "ingest_chunks_per_s": ingest["chunks_per_s"]}))
 
-    aq = sample(qs, 200 if quick else 1000, seed=1)
+    aq = sample(qs, 150 if quick else 1000, seed=1)
     e2e = answer_squad(squad, aq)
     sections.append(Section("End-to-end answering (SQuAD v1.1 open: question against the whole index)", [
         f"{e2e['questions']} seeded questions against {len(doc_list)} paragraphs, top-5 hybrid passages, answer forced: "

@@ -90,7 +90,7 @@ def latency(reader: Reader, runs: int = 60) -> dict[str, float]:
 def run(reader: Reader, quick: bool) -> Section:
     reader.warm_up()
     v1 = squad_v1_gold(reader, 300 if quick else None)
-    v2 = squad_v2(reader, 600 if quick else None)
+    v2 = squad_v2(reader, 400 if quick else None)
     lat = latency(reader, 20 if quick else 100)
     lines = [
         f"Reader: `{reader.model_dir.name}` ({reader.backend}), threads={reader.threads}, cores={__import__('os').cpu_count()}",
