@@ -48,13 +48,13 @@ def ask(page, question: str):
 
 def test_answer_with_highlighted_citations(page, artifacts) -> None:
     turn = ask(page, "When was the first joint exercise?")
+    page.screenshot(path=str(artifacts / "answer.png"), full_page=True)
     assert turn.locator(".answer").inner_text() == "September"
     cited = {turn.locator(".citation").nth(i).get_attribute("data-doc-id") for i in range(turn.locator(".citation").count())}
     assert {"002_f4d9ea0e48462951", "003_86bc19b1e0a8f9ad"} <= cited
     marks = turn.locator(".citation mark")
     assert marks.count() >= 2 and all(marks.nth(i).inner_text() == "September" for i in range(marks.count()))
     assert "found in" in turn.locator(".confidence").inner_text()
-    page.screenshot(path=str(artifacts / "answer.png"), full_page=True)
 
     # The article opens with the answer highlighted in place.
     turn.locator(".citation button").first.click()
