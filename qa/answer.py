@@ -27,7 +27,7 @@ def assemble(
     calibration: Calibration,
     *,
     threshold: float | None = None,
-    alternative_ratio: float = 0.5,
+    alternative_ratio: float = 0.75,
     max_alternatives: int = 3,
 ) -> AskResponse:
     """Merge identical answers (SQuAD-normalised) across passages and articles.
@@ -73,12 +73,15 @@ def assemble(
     answer_text = documents[first.doc_id].text[first.answer_start : first.answer_end]
     alternatives = []
     chosen = [best.key]
+    best_docs = {c.doc_id for c in best.citations}
     for g in ranked[1:]:
         score = calibration(g.margin)
         if score < threshold or score < alternative_ratio * best_score:
             break
         if any(g.key in k or k in g.key for k in chosen):
             continue  # a longer or shorter reading of an answer already shown, not a disagreement
+        if not {c.doc_id for c in g.citations} - best_docs:
+            continue  # another span of the same articles: a weaker reading, not articles disagreeing
         chosen.append(g.key)
         first_alt = g.citations[0]
         alternatives.append(

@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     max_top_k: int = Field(20, ge=1, le=100, description="Largest top_k a request may ask for.")
     candidates: int = Field(30, ge=1, le=500, description="Passages each retriever returns before fusion.")
     no_answer_threshold: float | None = Field(None, description="Override of the calibrated abstention threshold on the score in [0, 1].")
-    alternative_ratio: float = Field(0.5, ge=0, le=1, description="Show a different answer as an alternative when its score is at least this share of the best one.")
+    alternative_ratio: float = Field(0.75, ge=0, le=1, description="Show a different answer as an alternative when its score is at least this share of the best one.")
     max_upload_bytes: int = Field(5_000_000, ge=1000, description="Largest document accepted over HTTP.")
     threads: int = Field(2, ge=1, le=64, description="Torch/ONNX threads for the models.")
     max_concurrent_reads: int = Field(2, ge=1, le=64, description="Model calls run at once; further requests queue.")

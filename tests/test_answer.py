@@ -106,3 +106,12 @@ def test_every_citation_checks_and_merging_keeps_all(data, texts) -> None:
         }
         assert {(c.doc_id, c.answer_start, c.answer_end) for c in citations} == expected
         assert [c.score for c in citations] == sorted((c.score for c in citations), reverse=True)
+
+
+def test_other_spans_of_the_same_article_are_not_disagreement() -> None:
+    texts = {"a": "Janjua met his counterpart Nikolai Patrushev in Moscow on Monday."}
+    t = texts["a"]
+    picks = [("a", 0, len(t), 0, 6, 5.0), ("a", 0, len(t), t.index("Nikolai"), t.index("Nikolai") + 17, 4.9)]
+    docs, passages, spans = _setup(texts, picks)
+    r = assemble("Who?", passages, spans, docs, CAL)
+    assert r.answer == "Janjua" and r.alternatives == []
