@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import httpx
@@ -124,12 +125,13 @@ def test_server_killed_during_post(tmp_path: Path) -> None:
     check_consistent(data)
 
 
-def test_load_embedded_while_ingesting(tmp_path: Path) -> None:
+def test_load_embedded_while_ingesting(tmp_path: Path, artifacts: Path) -> None:
     """The short, bounded form of `python -m eval.load` (the README gives the full one)."""
     server = Server(qa_env(tmp_path / "data"))
     try:
         server.wait_ready()
         result = asyncio.run(run_load(server.url, clients=8, seconds=20, ingest=40, server_pid=server.proc.pid))
+        (artifacts / "load-embedded.json").write_text(json.dumps(asdict(result), indent=1))
         assert result.errors == 0 and result.requests > 20
         assert result.ingested == 40 and result.ingest_errors == 0
         a = article(7)
@@ -140,7 +142,7 @@ def test_load_embedded_while_ingesting(tmp_path: Path) -> None:
 
 
 @pytest.mark.server
-def test_load_server_mode_two_workers(tmp_path: Path) -> None:
+def test_load_server_mode_two_workers(tmp_path: Path, artifacts: Path) -> None:
     chroma = ChromaServer(tmp_path / "chroma")
     env = qa_env(tmp_path / "data", QA_CHROMA_URL=chroma.url)
     server = Server(env, workers=2)
@@ -151,6 +153,7 @@ def test_load_server_mode_two_workers(tmp_path: Path) -> None:
         cmd = [str(BIN / "qa"), "ingest", str(folder)]
         ingest_env = qa_env(tmp_path / "cli", QA_CHROMA_URL=chroma.url)
         result = asyncio.run(run_load(server.url, clients=8, seconds=20, ingest=40, ingest_cmd=cmd, server_pid=server.proc.pid, ingest_env=ingest_env))
+        (artifacts / "load-server-mode.json").write_text(json.dumps(asdict(result), indent=1))
         assert result.errors == 0 and result.requests > 20 and result.ingest_errors == 0
         assert httpx.get(server.url + "/health").json()["documents"] == 45
     finally:
