@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from index.store import StoredDocument
@@ -14,9 +17,42 @@ from qa.schema import Alternative, AskResponse, Citation
 @dataclass
 class _Group:
     key: str
-    margin: float
+    margin: float  # the best single span: what the calibrated score is made from
+    text: str
     citations: list[Citation] = field(default_factory=list)
     seen: set[tuple[str, int, int]] = field(default_factory=set)
+    article_margin: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def support(self) -> float:
+        """Best margin plus the positive margins of every other article that gives it.
+
+        Articles that agree make an answer stronger (summing margins, which are comparable
+        across passages, measured better here than summing per-passage probabilities).
+        """
+        others = sorted(self.article_margin.values(), reverse=True)[1:]
+        return self.margin + sum(m for m in others if m > 0)
+
+
+def _cite(group: _Group, doc: StoredDocument, passage: Passage, a: int, b: int, margin: float, calibration: Calibration) -> None:
+    if (doc.doc_id, a, b) in group.seen:
+        return  # the same words found again through an overlapping chunk
+    group.seen.add((doc.doc_id, a, b))
+    group.article_margin[doc.doc_id] = max(margin, group.article_margin.get(doc.doc_id, -math.inf))
+    group.citations.append(
+        Citation(
+            doc_id=doc.doc_id,
+            title=doc.title,
+            source=doc.source,
+            published=doc.published,
+            passage=doc.text[passage.start : passage.end],
+            passage_start=passage.start,
+            passage_end=passage.end,
+            answer_start=a,
+            answer_end=b,
+            score=round(calibration(margin), 4),
+        )
+    )
 
 
 def assemble(
@@ -29,6 +65,7 @@ def assemble(
     threshold: float | None = None,
     alternative_ratio: float = 0.75,
     max_alternatives: int = 3,
+    margin_at: Callable[[int, int, int], float | None] | None = None,
 ) -> AskResponse:
     """Merge identical answers (SQuAD-normalised) across passages and articles.
 
@@ -45,29 +82,37 @@ def assemble(
         if not key or doc is None:
             continue  # punctuation-only spans, or a document deleted since retrieval
         a, b = passage.start + span.start, passage.start + span.end
-        group = groups.setdefault(key, _Group(key, span.margin))
-        if (doc.doc_id, a, b) in group.seen:
-            continue  # the same words found again through an overlapping chunk
-        group.seen.add((doc.doc_id, a, b))
-        group.citations.append(
-            Citation(
-                doc_id=doc.doc_id,
-                title=doc.title,
-                source=doc.source,
-                published=doc.published,
-                passage=doc.text[passage.start : passage.end],
-                passage_start=passage.start,
-                passage_end=passage.end,
-                answer_start=a,
-                answer_end=b,
-                score=round(calibration(span.margin), 4),
-            )
-        )
+        group = groups.setdefault(key, _Group(key, span.margin, span.text))
+        _cite(group, doc, passage, a, b, span.margin, calibration)
+    if margin_at is not None:
+        for group in groups.values():
+            pattern = re.compile(r"(?<!\w)" + re.escape(group.text) + r"(?!\w)", re.IGNORECASE)
+            for i, passage in enumerate(passages):
+                doc = documents.get(passage.doc_id)
+                if doc is None:
+                    continue
+                for m in pattern.finditer(passage.text):
+                    a, b = passage.start + m.start(), passage.start + m.end()
+                    if (doc.doc_id, a, b) in group.seen:
+                        continue
+                    margin = margin_at(i, m.start(), m.end())
+                    if margin is not None and margin > 0:
+                        _cite(group, doc, passage, a, b, margin, calibration)
+        for group in groups.values():
+            group.citations.sort(key=lambda c: c.score, reverse=True)
     ranked = sorted(groups.values(), key=lambda g: g.margin, reverse=True)
     if not ranked or calibration(ranked[0].margin) < threshold:
         best_score = calibration(ranked[0].margin) if ranked else 0.0
         return AskResponse(question=question, answer=None, score=round(best_score, 4), citations=[], threshold=threshold)
     best = ranked[0]
+    # A shorter reading inside the best one ("September" in "Last year in the month of
+    # September") wins when more articles give it and their summed margins beat the best.
+    nested = [
+        g for g in ranked[1:]
+        if f" {g.key} " in f" {best.key} " and len(g.article_margin) > len(best.article_margin) and g.support >= best.support
+    ]
+    if nested:
+        best = max(nested, key=lambda g: g.support)
     best_score = calibration(best.margin)
     first = best.citations[0]
     answer_text = documents[first.doc_id].text[first.answer_start : first.answer_end]
@@ -77,7 +122,7 @@ def assemble(
     for g in ranked[1:]:
         score = calibration(g.margin)
         if score < threshold or score < alternative_ratio * best_score:
-            break
+            continue
         if any(g.key in k or k in g.key for k in chosen):
             continue  # a longer or shorter reading of an answer already shown, not a disagreement
         if not {c.doc_id for c in g.citations} - best_docs:

@@ -125,7 +125,7 @@ class Pipeline:
             t1 = time.perf_counter()
             passages = self._retriever(question, k, f)
             t2 = time.perf_counter()
-            spans, _ = self.reader(question, [p.text for p in passages])
+            reading = self.reader.read(question, [p.text for p in passages])
             t3 = time.perf_counter()
         finally:
             self._models.release()
@@ -133,11 +133,12 @@ class Pipeline:
         response = assemble(
             question,
             passages,
-            spans,
+            reading.spans,
             documents,
             self.reader.calibration,
             threshold=self.settings.no_answer_threshold,
             alternative_ratio=self.settings.alternative_ratio,
+            margin_at=reading.margin_at,
         )
         t4 = time.perf_counter()
         response.timings_ms = {

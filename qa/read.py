@@ -53,6 +53,39 @@ class Span:
     score: float  # calibrated, in [0, 1]
 
 
+@dataclass(frozen=True)
+class _Window:
+    passage: int
+    offsets: list
+    context: np.ndarray
+    start_logits: np.ndarray
+    end_logits: np.ndarray
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the reader saw: ranked spans, and the logits to score any other span."""
+
+    spans: list[Span]
+    best_margin: list[float]
+    windows: list[_Window]
+
+    def margin_at(self, passage: int, start: int, end: int) -> float | None:
+        """The reader's margin for an exact character span of a passage (None if unreadable)."""
+        best = None
+        for w in self.windows:
+            if w.passage != passage:
+                continue
+            ctx = [t for t in range(len(w.offsets)) if t < len(w.context) and w.context[t]]
+            s = next((t for t in ctx if w.offsets[t][0] <= start < w.offsets[t][1]), None)
+            e = next((t for t in reversed(ctx) if w.offsets[t][0] < end <= w.offsets[t][1]), None)
+            if s is None or e is None or e < s:
+                continue
+            m = float(w.start_logits[s] + w.end_logits[e] - w.start_logits[0] - w.end_logits[0])
+            best = m if best is None else max(best, m)
+        return best
+
+
 class Reader:
     """Extractive QA model (MiniLM-L6 span head), loaded once, then a plain callable.
 
@@ -161,6 +194,10 @@ class Reader:
         return out.start_logits.float().numpy(), out.end_logits.float().numpy()
 
     def __call__(self, question: str, passages: list[str], top_spans: int = 3) -> tuple[list[Span], list[float]]:
+        reading = self.read(question, passages, top_spans)
+        return reading.spans, reading.best_margin
+
+    def read(self, question: str, passages: list[str], top_spans: int = 3) -> Reading:
         """Best spans over all passages (sorted by margin) and each passage's best margin.
 
         Margins are comparable across passages and windows (per-window softmax scores
@@ -168,7 +205,7 @@ class Reader:
         """
         self.warm_up()
         if not passages:
-            return [], []
+            return Reading([], [], [])
         enc = self._tokenizer(
             [question] * len(passages),
             passages,
@@ -182,10 +219,12 @@ class Reader:
         starts, ends = self._logits(enc)
         spans: dict[tuple[int, int, int], Span] = {}
         best_margin = [-math.inf] * len(passages)
+        windows: list[_Window] = []
         for w, p in enumerate(enc["overflow_to_sample_mapping"]):
             seq = enc.sequence_ids(w)
             ctx = np.array([s == 1 for s in seq] + [False] * (starts.shape[1] - len(seq)))
             offsets = enc["offset_mapping"][w]
+            windows.append(_Window(p, offsets, ctx, starts[w], ends[w]))
             found, _ = decode_window(starts[w], ends[w], ctx, max_answer_tokens=self.max_answer_tokens, top_spans=top_spans)
             for sp in found:
                 a, b = offsets[sp.start_token][0], offsets[sp.end_token][1]
@@ -197,4 +236,4 @@ class Reader:
                     spans[key] = Span(p, a, b, text, sp.margin, self.calibration(sp.margin))
                 best_margin[p] = max(best_margin[p], sp.margin)
         ranked = sorted(spans.values(), key=lambda s: s.margin, reverse=True)
-        return ranked, best_margin
+        return Reading(ranked, best_margin, windows)
