@@ -104,7 +104,7 @@ def seed_dev(pipe: Pipeline) -> tuple[dict[str, float], list[str]]:
     return {"answerable_right": right, "answerable": answerable, "unanswerable_rejected": rejected, "unanswerable": total - answerable}, lines
 
 
-def run(work: Path, reader_path: Path | None, quick: bool) -> list[Section]:
+def run(work: Path, reader_path: Path | None, quick: bool, e2e_questions: int = 1000) -> list[Section]:
     from qa.pipeline import SAMPLE_CORPUS
 
     sections = []
@@ -138,7 +138,7 @@ def run(work: Path, reader_path: Path | None, quick: bool) -> list[Section]:
         "retrieval_hybrid_r5": ret["hybrid"]["r5"], "retrieval_hybrid_r20": ret["hybrid"]["r20"], "retrieval_dense_r5": ret["dense"]["r5"], "retrieval_bm25_r5": ret["bm25"]["r5"],
         "ingest_docs_per_s": ingest["docs_per_s"], "ingest_chunks_per_s": ingest["chunks_per_s"]}))
 
-    aq = sample(qs, 150 if quick else 1000, seed=1)
+    aq = sample(qs, 150 if quick else e2e_questions, seed=1)
     e2e = answer_squad(squad, aq)
     sections.append(Section("End-to-end answering (SQuAD v1.1 open: question against the whole index)", [
         f"{e2e['questions']} seeded questions against {len(doc_list)} paragraphs, top-5 hybrid passages, answer forced: "
@@ -149,7 +149,7 @@ def run(work: Path, reader_path: Path | None, quick: bool) -> list[Section]:
     if not quick:
         docs2, qs2 = dataset("squad-v2.0-dev")
         squad2, _ = build(work / "squad2", list(docs2.values()), reader_path)
-        v2 = answer_squad_v2(squad2, sample(qs2, 1000, seed=2))
+        v2 = answer_squad_v2(squad2, sample(qs2, e2e_questions, seed=2))
         sections.append(Section("End-to-end with abstention (SQuAD v2.0 dev against its 1,204 paragraphs)", [
             f"{v2['questions']} seeded questions, product threshold: overall F1 {v2['overall_f1']:.1f}, HasAns F1 {v2['hasans_f1']:.1f}, NoAns accuracy {v2['noans_acc']:.1f}."],
             {"e2e_squad2_overall_f1": v2["overall_f1"]}))

@@ -87,10 +87,10 @@ def latency(reader: Reader, runs: int = 60) -> dict[str, float]:
     return {"p50_ms": pct(times, 50), "p95_ms": pct(times, 95), "runs": runs}
 
 
-def run(reader: Reader, quick: bool) -> Section:
+def run(reader: Reader, quick: bool, sample_size: int | None = None) -> Section:
     reader.warm_up()
-    v1 = squad_v1_gold(reader, 300 if quick else None)
-    v2 = squad_v2(reader, 400 if quick else None)
+    v1 = squad_v1_gold(reader, 300 if quick else sample_size)
+    v2 = squad_v2(reader, 400 if quick else sample_size)
     lat = latency(reader, 20 if quick else 100)
     lines = [
         f"Reader: `{reader.model_dir.name}` ({reader.backend}), threads={reader.threads}, cores={__import__('os').cpu_count()}",

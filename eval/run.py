@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reader", type=Path, default=None, help="reader model folder (default: the packaged one)")
     parser.add_argument("--out", type=Path, default=None, help="report folder (default: eval/results, or eval/results/quick)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["reader", "answering", "speed", "peers"])
+    parser.add_argument("--reader-sample", type=int, default=None, help="full run: seeded sample of SQuAD questions for the reader (default: all)")
+    parser.add_argument("--e2e-questions", type=int, default=1000, help="full run: seeded questions for end-to-end answering")
     args = parser.parse_args(argv)
 
     from qa.read import Reader
@@ -83,11 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         if "reader" not in args.skip:
             from eval import reader_bench
 
-            sections.append(reader_bench.run(Reader(args.reader, threads=settings.threads, cache_dir=settings.cache_dir), args.quick))
+            sections.append(reader_bench.run(Reader(args.reader, threads=settings.threads, cache_dir=settings.cache_dir), args.quick, args.reader_sample))
         if "answering" not in args.skip:
             from eval import answering
 
-            sections.extend(answering.run(work, args.reader, args.quick))
+            sections.extend(answering.run(work, args.reader, args.quick, args.e2e_questions))
         if "speed" not in args.skip:
             from eval import speed
 
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     figures = {k: v for s in sections for k, v in s.figures.items()}
     made = charts(figures, out)
     failures = check_floors(figures, args.quick)
-    cmd = "qa eval --quick" if args.quick else "qa eval"
+    cmd = "qa eval " + " ".join(argv if argv is not None else sys.argv[1:])
     report = [
         f"# Evaluation report ({'quick' if args.quick else 'full'} run)",
         "",

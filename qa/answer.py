@@ -14,6 +14,9 @@ from qa.retrieve import Passage
 from qa.schema import Alternative, AskResponse, Citation
 
 
+NESTED_MARGIN = 1.5  # logits; see `assemble`
+
+
 @dataclass
 class _Group:
     key: str
@@ -106,13 +109,16 @@ def assemble(
         return AskResponse(question=question, answer=None, score=round(best_score, 4), citations=[], threshold=threshold)
     best = ranked[0]
     # A shorter reading inside the best one ("September" in "Last year in the month of
-    # September") wins when more articles give it and their summed margins beat the best.
+    # September") is preferred when the reader scores it almost as high and at least as many
+    # articles give it: the extra words add nothing the articles agree on.
     nested = [
         g for g in ranked[1:]
-        if f" {g.key} " in f" {best.key} " and len(g.article_margin) > len(best.article_margin) and g.support >= best.support
+        if f" {g.key} " in f" {best.key} "
+        and best.margin - g.margin <= NESTED_MARGIN
+        and len(g.article_margin) >= len(best.article_margin)
     ]
     if nested:
-        best = max(nested, key=lambda g: g.support)
+        best = max(nested, key=lambda g: (len(g.article_margin), g.support))
     best_score = calibration(best.margin)
     first = best.citations[0]
     answer_text = documents[first.doc_id].text[first.answer_start : first.answer_end]

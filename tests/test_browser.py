@@ -25,15 +25,37 @@ def browser():
         b.close()
 
 
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The page's own server: these tests add and delete articles."""
+    from tests.conftest import Server, qa_env
+
+    server = Server(qa_env(tmp_path_factory.mktemp("browser") / "data"))
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def page(browser, served):
+def page(browser, site):
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     pg = context.new_page()
     pg.problems = []  # dialogs and console errors: a hostile article must cause neither
-    pg.on("dialog", lambda d: (pg.problems.append(f"dialog: {d.message}"), d.dismiss()))
+    pg.accept_confirm = False
+
+    def on_dialog(d) -> None:
+        if d.type == "confirm" and pg.accept_confirm:
+            d.accept()  # the page's own "Delete this article?" question
+        else:
+            pg.problems.append(f"dialog: {d.message}")
+            d.dismiss()
+
+    pg.on("dialog", on_dialog)
     pg.on("console", lambda m: pg.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
     pg.on("pageerror", lambda e: pg.problems.append(f"pageerror: {e}"))
-    pg.goto(served.url + "/")
+    pg.goto(site.url + "/")
     yield pg
     context.close()
 
@@ -86,22 +108,21 @@ def test_upload_ask_delete(page, tmp_path) -> None:
     page.locator("#doc-list li[data-doc-id=lighthouse_story]").wait_for()
     turn = ask(page, "Who repainted the lighthouse at Kessel Point?")
     assert "Marta Olsen" in turn.locator(".answer").inner_text()
-    page.once("dialog", lambda d: d.accept())
-    page.on("dialog", lambda d: None)
+    page.accept_confirm = True
     page.locator("#doc-list li[data-doc-id=lighthouse_story] button").click()
     page.locator("#doc-list li[data-doc-id=lighthouse_story]").wait_for(state="detached")
     turn = ask(page, "Who repainted the lighthouse at Kessel Point?")
     assert turn.locator(".answer").count() == 0 or "Marta Olsen" not in turn.locator(".answer").inner_text()
 
 
-def test_hostile_article_is_inert_text(page, served) -> None:
+def test_hostile_article_is_inert_text(page, site) -> None:
     import httpx
 
     hostile = (
         "Hostile article\n\nThe mayor of Ostby is Lena <script>alert('xss')</script> Berg. "
         "Click <a href=\"javascript:alert('js')\">here</a> or see <img src=x onerror=\"alert('img')\">."
     )
-    r = httpx.post(served.url + "/documents", json={"title": "<img src=x onerror=alert('t')>", "text": hostile, "doc_id": "hostile"}, timeout=60)
+    r = httpx.post(site.url + "/documents", json={"title": "<img src=x onerror=alert('t')>", "text": hostile, "doc_id": "hostile"}, timeout=60)
     assert r.status_code == 200
     try:
         page.reload()
@@ -118,13 +139,13 @@ def test_hostile_article_is_inert_text(page, served) -> None:
         page.wait_for_timeout(500)
         assert page.problems == []
     finally:
-        httpx.delete(served.url + "/documents/hostile", timeout=60)
+        httpx.delete(site.url + "/documents/hostile", timeout=60)
 
 
-def test_server_down_message(browser, served) -> None:
+def test_server_down_message(browser, site) -> None:
     context = browser.new_context()
     pg = context.new_page()
-    pg.goto(served.url + "/")
+    pg.goto(site.url + "/")
     pg.route("**/ask", lambda route: route.abort())
     pg.fill("#question", "Anything?")
     pg.press("#question", "Enter")
