@@ -23,7 +23,6 @@ def sentence_spans(text: str) -> list[Span]:
 
     segmenter = pysbd.Segmenter(language="en", clean=False)
     spans: list[Span] = []
-    cursor = 0
     for paragraph in re.finditer(r"[^\n]+", text):
         para = paragraph.group(0)
         if not para.strip():
@@ -43,8 +42,6 @@ def sentence_spans(text: str) -> list[Span]:
                 break
             spans.append(Span(base + idx, base + idx + len(stripped)))
             local = idx + len(stripped)
-        cursor = base + len(para)
-    del cursor
     return spans
 
 

@@ -43,6 +43,7 @@ class Pipeline:
         self._models = threading.BoundedSemaphore(settings.max_concurrent_reads)
         self._write_lock = threading.Lock()
         self._init_lock = threading.Lock()
+        self._warm = False
 
     # -- lifecycle ---------------------------------------------------------------------
     def open_store(self) -> Store:
@@ -59,6 +60,8 @@ class Pipeline:
         return self._store
 
     def warm_up(self) -> None:
+        if self._warm:
+            return
         import torch
 
         torch.set_num_threads(self.settings.threads)
@@ -66,6 +69,7 @@ class Pipeline:
         self.embedder.warm_up()
         self.reader.warm_up()
         self._keywords.refresh()
+        self._warm = True
 
     @property
     def store(self) -> Store:
