@@ -58,10 +58,24 @@ def derive_int8_onnx(model_dir: Path, target: Path) -> Path:
     from transformers import BertForQuestionAnswering
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
+    import logging
+    import warnings
+
     model = BertForQuestionAnswering.from_pretrained(model_dir, local_files_only=True).float().eval()
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        built = export_onnx(model, Path(tmp), quantize=True)
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    # The exporter and the quantiser warn about tracing details and reconfigure the root
+    # logger; neither is the user's business on a first `qa ask`.
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        warnings.simplefilter("ignore")
+        root.handlers[:] = [logging.NullHandler()]
+        root.setLevel(logging.ERROR)
+        try:
+            built = export_onnx(model, Path(tmp), quantize=True)
+        finally:
+            root.setLevel(level)
+            root.handlers[:] = handlers
         os.replace(built, target)
     return target
 
