@@ -23,12 +23,18 @@ def charts(figures: dict[str, float], out: Path) -> list[str]:
     import matplotlib.pyplot as plt
 
     made = []
-    modes = [m for m in ("dense", "bm25", "hybrid") if f"retrieval_{m}_r5" in figures]
-    if modes:
-        fig, ax = plt.subplots(figsize=(5, 3))
-        ax.bar(modes, [figures[f"retrieval_{m}_r5"] for m in modes], color=["#8aa", "#a98", "#0b5cad"])
+    modes = ("dense", "bm25", "hybrid")
+    benches = [(key, label) for key, label in (("retrieval_{m}_r5", "SQuAD recall@5"), ("scifact_{m}_ndcg10", "SciFact nDCG@10"), ("hotpotqa_{m}_r10", "HotpotQA recall@10"))
+               if all(key.format(m=m) in figures for m in modes)]
+    if benches:
+        fig, ax = plt.subplots(figsize=(7, 3.2))
+        width = 0.8 / len(modes)
+        for i, (m, colour) in enumerate(zip(modes, ("#8aa", "#a98", "#0b5cad"))):
+            ax.bar([j + i * width for j in range(len(benches))], [figures[key.format(m=m)] for key, _ in benches], width, label=m, color=colour)
+        ax.set_xticks([j + width for j in range(len(benches))], [label for _, label in benches])
         ax.set_ylim(0, 1)
-        ax.set_title("SQuAD v1.1 dev as a corpus: recall@5")
+        ax.legend(loc="lower right", fontsize=8)
+        ax.set_title("Retrieval on the product's store: dense, BM25, hybrid")
         fig.tight_layout()
         fig.savefig(out / "retrieval.png", dpi=110)
         plt.close(fig)
@@ -45,6 +51,27 @@ def charts(figures: dict[str, float], out: Path) -> list[str]:
         plt.close(fig)
         made.append("peers.png")
     return made
+
+
+def targets(figures: dict[str, float]) -> list[str]:
+    """Issue #6's targets for the full run, met or missed: reported either way."""
+    rows = []
+
+    def row(name: str, measured: str, ok: bool) -> None:
+        rows.append(f"| {name} | {measured} | {'met' if ok else '**missed**'} |")
+
+    if "e2e_squad1_em" in figures and "reader_squad1_em" in figures:
+        ratio = figures["e2e_squad1_em"] / figures["reader_squad1_em"]
+        row("open SQuAD v1.1 EM ≥ 90% of gold-paragraph EM", f"{figures['e2e_squad1_em']:.1f} / {figures['reader_squad1_em']:.1f} = {100 * ratio:.0f}%", ratio >= 0.9)
+    if "ask_p50_ms_1" in figures:
+        row(f"p50 `/ask` ≤ 150 ms on {CORES} cores, 5 passages", f"{figures['ask_p50_ms_1']:.0f} ms", figures["ask_p50_ms_1"] <= 150)
+    for peer in ("haystack", "txtai"):
+        if f"peer_{peer}_em" in figures and "peer_ours_em" in figures:
+            em_ok = figures["peer_ours_em"] >= figures[f"peer_{peer}_em"]
+            lat = figures["peer_ours_p50_ms"] / figures[f"peer_{peer}_p50_ms"]
+            row(f"vs {peer}: at least its EM at ≤ half its latency",
+                f"EM {figures['peer_ours_em']:.1f} vs {figures[f'peer_{peer}_em']:.1f}; latency ratio {lat:.2f}", em_ok and lat <= 0.5)
+    return ["| target | measured | |", "|---|---|---|", *rows] if rows else []
 
 
 def check_floors(figures: dict[str, float], quick: bool) -> list[str]:
@@ -67,9 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="seeded subsets, for CI (about 3 minutes)")
     parser.add_argument("--reader", type=Path, default=None, help="reader model folder (default: the packaged one)")
     parser.add_argument("--out", type=Path, default=None, help="report folder (default: eval/results, or eval/results/quick)")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["reader", "answering", "speed", "peers"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["reader", "answering", "retrieval", "speed", "peers"])
     parser.add_argument("--reader-sample", type=int, default=None, help="full run: seeded sample of SQuAD questions for the reader (default: all)")
-    parser.add_argument("--e2e-questions", type=int, default=1000, help="full run: seeded questions for end-to-end answering")
+    parser.add_argument("--e2e-questions", type=int, default=None, help="full run: seeded sample of SQuAD v1.1 questions end to end (default: all)")
+    parser.add_argument("--v2-questions", type=int, default=2000, help="full run: seeded sample of SQuAD v2.0 questions end to end")
     args = parser.parse_args(argv)
 
     from qa.read import Reader
@@ -81,23 +109,34 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="qa-eval-"))
     sections: list[Section] = []
     started = time.time()
+
+    def add(*new: Section) -> None:
+        # Each section is shown as it completes: a full run takes over an hour.
+        sections.extend(new)
+        for sec in new:
+            print(f"## {sec.title} ({(time.time() - started) / 60:.1f} min)\n\n" + "\n".join(sec.lines) + "\n", flush=True)
+
     try:
         if "reader" not in args.skip:
             from eval import reader_bench
 
-            sections.append(reader_bench.run(Reader(args.reader, threads=settings.threads, cache_dir=settings.cache_dir), args.quick, args.reader_sample))
+            add(reader_bench.run(Reader(args.reader, threads=settings.threads, cache_dir=settings.cache_dir), args.quick, args.reader_sample))
         if "answering" not in args.skip:
             from eval import answering
 
-            sections.extend(answering.run(work, args.reader, args.quick, args.e2e_questions))
+            add(*answering.run(work, args.reader, args.quick, args.e2e_questions, args.v2_questions))
+        if "retrieval" not in args.skip:
+            from eval import retrieval
+
+            add(*retrieval.run(work, args.reader, args.quick))
         if "speed" not in args.skip:
             from eval import speed
 
-            sections.append(speed.run(work, args.reader, args.quick))
+            add(speed.run(work, args.reader, args.quick))
         if "peers" not in args.skip and not args.quick:
             from eval import peers
 
-            sections.append(peers.run(work, args.reader, sections))
+            add(peers.run(work, args.reader, sections))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -112,13 +151,16 @@ def main(argv: list[str] | None = None) -> int:
         f"in {(time.time() - started) / 60:.1f} minutes. Times are from this machine: compare ratios, not absolute times, across runs.",
         "",
     ]
+    goals = targets(figures)
+    if goals and not args.quick:
+        report += ["## Targets (issue #6)", "", *goals, ""]
     for s in sections:
         report += [f"## {s.title}", "", *s.lines, ""]
     report += [f"![{m}]({m})" for m in made] + [""]
     report += ["## Floors", "", *(f"- FAILED: {f}" for f in failures)] if failures else ["## Floors", "", "All figures at or above their floors (eval/floors.json)."]
     (out / "report.md").write_text("\n".join(report) + "\n", encoding="utf-8")
     (out / "figures.json").write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
-    print("\n".join(report))
+    print(f"report: {out / 'report.md'}" + ("" if args.quick else "\n\n" + "\n".join(goals)))
     if failures:
         print("\n".join(f"floor failed: {f}" for f in failures), file=sys.stderr)
         return 1

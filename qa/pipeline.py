@@ -75,6 +75,12 @@ class Pipeline:
     def store(self) -> Store:
         return self.open_store()
 
+    @property
+    def retriever(self) -> Retriever:
+        """The hybrid retriever on its own, for benchmarks that rank without reading."""
+        self.open_store()
+        return self._retriever
+
     # -- documents ---------------------------------------------------------------------
     def ingest_paths(self, paths: list[Path], *, prune: bool = False, progress: Callable[[int, int, str], None] | None = None) -> IngestReport:
         self.open_store()

@@ -24,4 +24,6 @@ def test_qa_eval_quick(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     figures = json.loads((tmp_path / "figures.json").read_text())
     assert figures["seed_right"] >= 13 and figures["seed_rejected"] == 2
+    for name in ("reader_squad1_em", "retrieval_hybrid_r5", "e2e_squad1_em", "scifact_hybrid_ndcg10", "hotpotqa_hybrid_r10", "ask_p50_ms_1"):
+        assert name in figures, name
     assert (tmp_path / "report.md").read_text().count("|") > 20
