@@ -61,19 +61,15 @@ def _pipeline():
 
 def _answer_sentence(citation) -> Text:
     """The sentence around the answer inside the passage, with the answer highlighted."""
-    from index.chunk import sentence_spans
+    from qa.excerpt import excerpt
 
     passage = citation.passage
     a = citation.answer_start - citation.passage_start
     b = citation.answer_end - citation.passage_start
-    s, e = 0, len(passage)
-    for span in sentence_spans(passage):
-        if span.start <= a < span.end or span.start < b <= span.end:
-            s, e = min(span.start, a), max(span.end, b)
-            break
-    text = Text(passage[s:a])
+    ex = excerpt(passage, a, b)
+    text = Text(("…" if ex.cut_before else "") + passage[ex.start : a])
     text.append(passage[a:b], style="bold black on yellow")
-    text.append(passage[b:e])
+    text.append(passage[b : ex.end] + ("…" if ex.cut_after else ""))
     return text
 
 
