@@ -29,6 +29,18 @@ def _rss_mb(pid: int) -> float:
     return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
 
 
+def _peak_rss_mb(pid: int) -> float:
+    """High-water mark of resident memory (VmHWM) over the server and its children."""
+    import psutil
+
+    total = 0
+    for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+        for line in Path(f"/proc/{p.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1])  # kB
+    return total / 1024
+
+
 def run(work: Path, reader_path: Path | None, quick: bool) -> Section:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
     env.update({"QA_DATA_DIR": str(work / "speed"), "QA_LOG_LEVEL": "WARNING"})
@@ -91,6 +103,7 @@ def run(work: Path, reader_path: Path | None, quick: bool) -> Section:
                     "retrieve": sum(s["retrieve"] for s in splits) / n, "read": sum(s["read"] for s in splits) / n,
                 }
         rss = _rss_mb(proc.pid)
+        peak = _peak_rss_mb(proc.pid)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -103,8 +116,8 @@ def run(work: Path, reader_path: Path | None, quick: bool) -> Section:
         *[f"| {c} | {r['p50']:.0f} | {r['p95']:.0f} | {r['rps']:.1f} | {r['retrieve']:.1f} | {r['read']:.1f} |" for c, r in results.items()],
         "",
         f"Cold start to first answer: {cold:.1f} s (store already populated); {first_ingest:.1f} s on an empty data directory (sample articles ingested). "
-        f"Memory (RSS): {proc_rss_start:.0f} MB after the first answer, {rss:.0f} MB after the load.",
+        f"Memory (RSS): {proc_rss_start:.0f} MB after the first answer, {rss:.0f} MB after the load, peak {peak:.0f} MB (VmHWM).",
     ]
     return Section("Speed and cost (real HTTP server)", lines, {
         "ask_p50_ms_1": results[1]["p50"], "ask_p95_ms_1": results[1]["p95"], "ask_p50_ms_4": results[4]["p50"],
-        "cold_start_s": cold, "rss_mb": rss})
+        "cold_start_s": cold, "rss_mb": rss, "rss_peak_mb": peak})
