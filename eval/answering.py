@@ -102,7 +102,7 @@ def run(work: Path, reader_path: Path | None, quick: bool, e2e_questions: int | 
     aq = sample(qs, 150 if quick else e2e_questions, seed=1)
     e2e = answer_squad(squad, aq)
     sections.append(Section("End-to-end answering (SQuAD v1.1 open: question against the whole index)", [
-        f"{e2e['questions']} of {len(qs)} questions (seeded) against {len(doc_list)} paragraphs, top-5 hybrid passages, answer forced: "
+        f"{e2e['questions']} of {len(qs)} questions{' (seeded sample)' if e2e['questions'] < len(qs) else ''} against {len(doc_list)} paragraphs, top-5 hybrid passages, answer forced: "
         f"**EM {e2e['em']:.1f} / F1 {e2e['f1']:.1f}**; the product would abstain on {e2e['would_abstain']:.1f}% of them. "
         f"Mean split: retrieve {e2e['retrieve_ms']:.1f} ms, read {e2e['read_ms']:.1f} ms ({CORES} cores)."],
         {"e2e_squad1_em": e2e["em"], "e2e_squad1_f1": e2e["f1"], "e2e_retrieve_ms": e2e["retrieve_ms"], "e2e_read_ms": e2e["read_ms"]}))
@@ -112,7 +112,7 @@ def run(work: Path, reader_path: Path | None, quick: bool, e2e_questions: int | 
         squad2, _ = build(work / "squad2", list(docs2.values()), reader_path)
         v2 = answer_squad_v2(squad2, sample(qs2, v2_questions, seed=2))
         sections.append(Section("End-to-end with abstention (SQuAD v2.0 dev against its 1,204 paragraphs)", [
-            f"{v2['questions']} of {len(qs2)} questions (seeded), top-5 hybrid passages, the product's calibrated threshold deciding \"not found\": "
+            f"{v2['questions']} of {len(qs2)} questions{' (seeded sample)' if v2['questions'] < len(qs2) else ''}, top-5 hybrid passages, the product's calibrated threshold deciding \"not found\": "
             f"overall EM {v2['overall_em']:.1f} / F1 {v2['overall_f1']:.1f}; HasAns EM {v2['hasans_em']:.1f} / F1 {v2['hasans_f1']:.1f}; NoAns (correctly not found) {v2['noans_acc']:.1f}."],
             {"e2e_squad2_overall_f1": v2["overall_f1"], "e2e_squad2_hasans_f1": v2["hasans_f1"], "e2e_squad2_noans_acc": v2["noans_acc"]}))
     return sections
