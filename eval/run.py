@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     figures = {k: v for s in sections for k, v in s.figures.items()}
     made = charts(figures, out)
     failures = check_floors(figures, args.quick)
-    cmd = "qa eval " + " ".join(argv if argv is not None else sys.argv[1:])
+    cmd = " ".join(["qa eval", *(argv if argv is not None else sys.argv[1:])])
     report = [
         f"# Evaluation report ({'quick' if args.quick else 'full'} run)",
         "",
