@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from contextlib import asynccontextmanager
@@ -44,8 +45,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        # Models load in the background so /health answers at once; /ask says 503 until ready.
-        threading.Thread(target=_start, args=(app,), daemon=True, name="warm-up").start()
+        if settings.warm_before_serving:
+            # Uvicorn starts accepting on a worker only after its startup: with several
+            # workers on one socket, requests then only reach workers that can answer.
+            await asyncio.to_thread(_start, app)
+        else:
+            # One process: models load in the background so /health and the page answer at
+            # once; /ask says 503 until ready.
+            threading.Thread(target=_start, args=(app,), daemon=True, name="warm-up").start()
         yield
 
     app = FastAPI(

@@ -178,6 +178,8 @@ def serve(
 
     if workers > 1 and not os.environ.get("QA_CHROMA_URL"):
         fail("several workers need a Chroma server (set QA_CHROMA_URL): an embedded store can't be shared between processes")
+    if workers > 1:
+        os.environ["QA_WARM_BEFORE_SERVING"] = "1"  # the worker processes inherit it
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list); none by default.")
     sample_corpus: bool = Field(True, description="Ingest the bundled sample articles when the index is empty on first `qa ask`.")
     log_level: str = Field("INFO", description="Log level of the service.")
+    warm_before_serving: bool = Field(
+        False,
+        description="Load the models before accepting connections (set by `qa serve --workers N` with N > 1, "
+        "so the shared socket never hands a request to a worker that is still loading).",
+    )
 
 
 @lru_cache(maxsize=1)
