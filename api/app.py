@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 import asyncio
 import logging
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, status
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
@@ -73,24 +75,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         declared = request.headers.get("content-length")
         limit = settings.max_upload_bytes + 64_000 if request.url.path.startswith("/documents") else MAX_JSON_BODY
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            return JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+            return JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
         return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
         errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
-        return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_ENTITY)
+        return JSONResponse({"detail": errors}, status_code=HTTPStatus.UNPROCESSABLE_ENTITY)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         # A body that isn't JSON at all is an invalid request like any other: 422.
-        code = status.HTTP_422_UNPROCESSABLE_ENTITY if exc.status_code == 400 else exc.status_code
+        code = HTTPStatus.UNPROCESSABLE_ENTITY if exc.status_code == 400 else exc.status_code
         return JSONResponse({"detail": exc.detail}, status_code=code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(IncompatibleStore)
     @app.exception_handler(StoreUnavailable)
     async def store_down(request: Request, exc: Exception):
-        return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return JSONResponse({"detail": str(exc)}, status_code=HTTPStatus.SERVICE_UNAVAILABLE)
 
     app.include_router(ask.router)
     app.include_router(documents.router)

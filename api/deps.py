@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request
 
 from qa.pipeline import Pipeline
 from qa.settings import Settings
@@ -19,7 +21,7 @@ def get_ready_pipeline(request: Request) -> Pipeline:
     if not request.app.state.ready.is_set():
         error = request.app.state.startup_error
         detail = f"the service could not start: {error}" if error else "the index is loading; try again in a few seconds"
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=detail)
+        raise HTTPException(HTTPStatus.SERVICE_UNAVAILABLE, detail=detail)
     return request.app.state.pipeline
 
 
@@ -36,7 +38,7 @@ def require_write_key(request: Request) -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip().encode(), key.encode()):
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
+            HTTPStatus.UNAUTHORIZED,
             detail="this endpoint needs an API key: send 'Authorization: Bearer <key>'",
             headers={"WWW-Authenticate": "Bearer"},
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from http import HTTPStatus
+
+from fastapi import APIRouter, HTTPException
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import ReadyPipelineDep, SettingsDep
@@ -20,8 +22,8 @@ router = APIRouter(prefix="/ask", tags=["ask"])
 async def ask(body: AskRequest, pipe: ReadyPipelineDep, settings: SettingsDep) -> AskResponse:
     """Answer a question with the exact words of the articles and where they stand."""
     if body.top_k is not None and body.top_k > settings.max_top_k:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"top_k must be at most {settings.max_top_k}")
+        raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=f"top_k must be at most {settings.max_top_k}")
     try:
         return await run_in_threadpool(pipe.ask, body.question, body.top_k, body.filters)
     except Busy as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from None
+        raise HTTPException(HTTPStatus.SERVICE_UNAVAILABLE, detail=str(exc)) from None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
@@ -54,7 +56,7 @@ async def get_document(doc_id: DocId, pipe: PipelineDep) -> DocumentOut:
     """One article; its `text` is what every citation offset refers to."""
     d = await run_in_threadpool(pipe.get_document, doc_id)
     if d is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no document {doc_id!r}")
+        raise HTTPException(HTTPStatus.NOT_FOUND, detail=f"no document {doc_id!r}")
     return DocumentOut(**_summary(d).model_dump(), text=d.text, metadata=d.metadata)
 
 
@@ -65,16 +67,16 @@ def _slug(title: str) -> str:
 async def _documents_from_request(request: Request, limit: int) -> list[Document]:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, detail=f"document larger than {limit} bytes")
+        raise HTTPException(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, detail=f"document larger than {limit} bytes")
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "application/json":
         raw = await request.body()
         if len(raw) > limit:
-            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, detail=f"document larger than {limit} bytes")
+            raise HTTPException(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, detail=f"document larger than {limit} bytes")
         try:
             doc = DocumentIn.model_validate_json(raw)
         except ValidationError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=exc.errors(include_url=False, include_context=False, include_input=False)) from None
+            raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=exc.errors(include_url=False, include_context=False, include_input=False)) from None
         text = doc.text.replace("\r\n", "\n").replace("\r", "\n")
         doc_id = safe_doc_id(doc.doc_id) if doc.doc_id else _slug(doc.title)
         return [Document(id=doc_id, title=doc.title.strip(), text=text, source=doc.source or f"{doc_id}.txt", published=doc.published)]
@@ -82,20 +84,20 @@ async def _documents_from_request(request: Request, limit: int) -> list[Document
         try:
             form = await request.form(max_files=1, max_fields=5)
         except Exception as exc:  # noqa: BLE001 - malformed multipart bodies raise several types
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=f"malformed upload: {exc}") from None
+            raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=f"malformed upload: {exc}") from None
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail="the upload needs a 'file' field with a file name")
+            raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail="the upload needs a 'file' field with a file name")
         data = await upload.read(limit + 1)
         if len(data) > limit:
-            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, detail=f"document larger than {limit} bytes")
+            raise HTTPException(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, detail=f"document larger than {limit} bytes")
         title = form.get("title")
         title = title.strip() if isinstance(title, str) and title.strip() else None
         try:
             return await run_in_threadpool(from_bytes, upload.filename, data, title=title)
         except LoadError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
-    raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, detail="send application/json or multipart/form-data")
+            raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+    raise HTTPException(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, detail="send application/json or multipart/form-data")
 
 
 @router.post(
