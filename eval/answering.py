@@ -38,7 +38,7 @@ def answer_squad_v2(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
         if q["is_impossible"]:
             no_acc.append(1.0 if r.answer is None else 0.0)
         else:
-            em, f1 = best_over_golds(r.answer or "", q["answers"]) if r.answer is not None else (0.0, 0.0)
+            em, f1 = best_over_golds(r.answer, q["answers"]) if r.answer is not None else (0.0, 0.0)
             has_em.append(em)
             has_f1.append(f1)
     n = len(has_f1) + len(no_acc)

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from eval.common import Section, dataset, pct, sample
+from eval.common import CORES, Section, dataset, pct, sample
 from qa.normalize import best_over_golds
 from qa.read import Reader
 
@@ -93,7 +93,7 @@ def run(reader: Reader, quick: bool, sample_size: int | None = None) -> Section:
     v2 = squad_v2(reader, 400 if quick else sample_size)
     lat = latency(reader, 20 if quick else 100)
     lines = [
-        f"Reader: `{reader.model_dir.name}` ({reader.backend}), threads={reader.threads}, cores={__import__('os').cpu_count()}",
+        f"Reader: `{reader.model_dir.name}` ({reader.backend}), threads={reader.threads}, cores={CORES}",
         "",
         "| benchmark | questions | figure |",
         "|---|---|---|",

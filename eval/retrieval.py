@@ -15,10 +15,10 @@ from qa.settings import Settings
 MODES: tuple[Mode, ...] = ("dense", "bm25", "hybrid")
 
 
-def as_article(d: dict) -> Document:
-    """A benchmark record as a user would drop it in: the title is the article's first line."""
+def as_document(d: dict, *, title_line: bool) -> Document:
+    """A benchmark record as a document; with `title_line`, as a user would drop it in (the title first)."""
     title = d.get("title", "")
-    text = f"{title}\n\n{d['text']}" if title else d["text"]
+    text = f"{title}\n\n{d['text']}" if title and title_line else d["text"]
     return Document(id=d["id"], title=title, text=text, source=d["id"])
 
 
@@ -26,7 +26,7 @@ def build(data_dir: Path, docs: list[dict], reader_path: Path | None, *, titled:
     """Index a corpus with the product's ingestion; returns the pipeline and its throughput."""
     pipe = Pipeline(Settings(data_dir=data_dir, reader_path=reader_path, sample_corpus=False))
     pipe.warm_up()
-    records = [as_article(d) if titled else Document(id=d["id"], title=d.get("title", ""), text=d["text"], source=d["id"]) for d in docs]
+    records = [as_document(d, title_line=titled) for d in docs]
     t = time.perf_counter()
     report = pipe.add_documents(records)
     seconds = time.perf_counter() - t

@@ -22,22 +22,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _rss_mb(pid: int) -> float:
+def _tree(pid: int) -> list:
     import psutil
 
     proc = psutil.Process(pid)
-    return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+    return [proc, *proc.children(recursive=True)]
+
+
+def _rss_mb(pid: int) -> float:
+    return sum(p.memory_info().rss for p in _tree(pid)) / 2**20
 
 
 def _peak_rss_mb(pid: int) -> float:
-    """High-water mark of resident memory (VmHWM) over the server and its children."""
-    import psutil
-
+    """High-water mark of resident memory (VmHWM, in kB in /proc) over the server and its children."""
     total = 0
-    for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
-        for line in Path(f"/proc/{p.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                total += int(line.split()[1])  # kB
+    for p in _tree(pid):
+        total += next(int(line.split()[1]) for line in Path(f"/proc/{p.pid}/status").read_text().splitlines() if line.startswith("VmHWM:"))
     return total / 1024
 
 

@@ -52,15 +52,14 @@ def export_onnx(model, out: Path, quantize: bool = True) -> Path:
 
 def derive_int8_onnx(model_dir: Path, target: Path) -> Path:
     """Build the int8 ONNX graph from a model folder's weights, atomically into `target`."""
+    import logging
     import os
     import tempfile
+    import warnings
 
     from transformers import BertForQuestionAnswering
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    import logging
-    import warnings
-
     model = BertForQuestionAnswering.from_pretrained(model_dir, local_files_only=True).float().eval()
     target.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()

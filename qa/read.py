@@ -57,7 +57,7 @@ class Span:
 class _Window:
     passage: int
     offsets: list
-    context: np.ndarray
+    context_tokens: list[int]  # token indices of the passage (not question, not padding)
     start_logits: np.ndarray
     end_logits: np.ndarray
 
@@ -76,9 +76,8 @@ class Reading:
         for w in self.windows:
             if w.passage != passage:
                 continue
-            ctx = [t for t in range(len(w.offsets)) if t < len(w.context) and w.context[t]]
-            s = next((t for t in ctx if w.offsets[t][0] <= start < w.offsets[t][1]), None)
-            e = next((t for t in reversed(ctx) if w.offsets[t][0] < end <= w.offsets[t][1]), None)
+            s = next((t for t in w.context_tokens if w.offsets[t][0] <= start < w.offsets[t][1]), None)
+            e = next((t for t in reversed(w.context_tokens) if w.offsets[t][0] < end <= w.offsets[t][1]), None)
             if s is None or e is None or e < s:
                 continue
             m = float(w.start_logits[s] + w.end_logits[e] - w.start_logits[0] - w.end_logits[0])
@@ -224,7 +223,7 @@ class Reader:
             seq = enc.sequence_ids(w)
             ctx = np.array([s == 1 for s in seq] + [False] * (starts.shape[1] - len(seq)))
             offsets = enc["offset_mapping"][w]
-            windows.append(_Window(p, offsets, ctx, starts[w], ends[w]))
+            windows.append(_Window(p, offsets, np.flatnonzero(ctx[: len(offsets)]).tolist(), starts[w], ends[w]))
             found, _ = decode_window(starts[w], ends[w], ctx, max_answer_tokens=self.max_answer_tokens, top_spans=top_spans)
             for sp in found:
                 a, b = offsets[sp.start_token][0], offsets[sp.end_token][1]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
-
 import re
+from http import HTTPStatus
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
