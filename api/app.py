@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from http import HTTPStatus
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.guard import Guard
 from api.routers import ask, documents, health
 from index.store import IncompatibleStore, StoreUnavailable
 from qa import __version__
@@ -38,6 +41,21 @@ def _start(app: FastAPI) -> None:
     except Exception as exc:  # noqa: BLE001 - reported on /health and as 503s
         app.state.startup_error = str(exc)
         log.error("startup failed: %s", exc)
+
+
+@lru_cache(maxsize=1)
+def _route_table(app: FastAPI) -> tuple[tuple[re.Pattern, frozenset[str]], ...]:
+    """Each API path of the OpenAPI schema as a pattern with its methods, plus the page and static files."""
+    table = [(re.compile(r"^/$"), frozenset({"GET"})), (re.compile(r"^/static/.+$"), frozenset({"GET"}))]
+    for template, operations in app.openapi()["paths"].items():
+        pattern = "^" + re.sub(r"\\{[^}]+\\}", ".+", re.escape(template)) + "$"
+        table.append((re.compile(pattern), frozenset(m.upper() for m in operations)))
+    return tuple(table)
+
+
+def methods_for(app: FastAPI, path: str) -> set[str]:
+    """The methods a path answers (for OPTIONS' Allow header)."""
+    return {m for pattern, methods in _route_table(app) if pattern.match(path) for m in methods}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -69,13 +87,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
 
-    @app.middleware("http")
-    async def body_limit(request: Request, call_next):
-        declared = request.headers.get("content-length")
-        limit = settings.max_upload_bytes + 64_000 if request.url.path.startswith("/documents") else MAX_JSON_BODY
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            return JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
-        return await call_next(request)
+    def body_limit(path: str) -> int:
+        # An upload's form fields and multipart framing ride on top of the document itself.
+        return settings.max_upload_bytes + 64_000 if path.startswith("/documents") else MAX_JSON_BODY
+
+    # Outermost of the app's own layers, so its headers and refusals cover CORS answers too.
+    app.add_middleware(Guard, limit_for=body_limit, allowed_origins=settings.cors_origins, methods_for=lambda path: methods_for(app, path))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):

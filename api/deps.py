@@ -7,6 +7,7 @@ from http import HTTPStatus
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from qa.pipeline import Pipeline
 from qa.settings import Settings
@@ -28,14 +29,16 @@ def get_app_settings(request: Request) -> Settings:
     return request.app.state.pipeline.settings
 
 
-def require_write_key(request: Request) -> None:
+_bearer = HTTPBearer(auto_error=False, description="Needed for writes when the server sets QA_API_KEY.")
+
+
+def require_write_key(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
     """With QA_API_KEY set, writes need `Authorization: Bearer <key>`; reads stay open."""
     key = request.app.state.pipeline.settings.api_key
-    if not key:
+    if key is None or not key.get_secret_value():
         return
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not secrets.compare_digest(token.strip().encode(), key.encode()):
+    token = credentials.credentials if credentials else ""
+    if not secrets.compare_digest(token.encode(), key.get_secret_value().encode()):
         raise HTTPException(
             HTTPStatus.UNAUTHORIZED,
             detail="this endpoint needs an API key: send 'Authorization: Bearer <key>'",

@@ -16,6 +16,10 @@ class Document:
     source: str
     published: str | None = None
     metadata: dict[str, str | int | float | bool] = field(default_factory=dict)
+    # Not content: an id derived from a title or file name (see index.ids) is resolved
+    # against the store before writing; `origin` (a file's path) tells updates from clashes.
+    derived_id: bool = False
+    origin: str | None = None
 
     @property
     def content_hash(self) -> str:

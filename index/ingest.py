@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from index.chunk import Chunker
 from index.documents import Document
 from index.embed import Embedder
+from index.ids import Claim, resolve
 from index.load import LoadFailure, discover, iter_documents
 from index.store import Store
 
@@ -30,9 +31,10 @@ class IngestReport:
         return not self.failed
 
     def summary(self) -> str:
+        chunks = f"{self.chunks} chunk{'' if self.chunks == 1 else 's'}"
         return (
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
-            f"{len(self.removed)} removed, {len(self.failed)} failed ({self.chunks} chunks written)"
+            f"{len(self.removed)} removed, {len(self.failed)} failed ({chunks} written)"
         )
 
 
@@ -51,18 +53,21 @@ class Indexer:
             self._chunker = Chunker(self.embedder.count_tokens, max_tokens=self.max_chunk_tokens)
         return self._chunker
 
-    def add(self, docs: Iterable[Document], report: IngestReport | None = None, known: dict[str, str] | None = None) -> IngestReport:
+    def add(self, docs: Iterable[Document], report: IngestReport | None = None, known: dict[str, Claim] | None = None) -> IngestReport:
+        """Write documents; a derived id is first resolved so it never replaces another document."""
         report = report or IngestReport()
-        known = self.store.hashes() if known is None else known
+        known = self.store.claims() if known is None else known
         for doc in docs:
+            if doc.derived_id:
+                doc = replace(doc, id=resolve(doc.id, doc.content_hash, doc.origin, doc.source, known))
             previous = known.get(doc.id)
-            if previous == doc.content_hash:
+            if previous is not None and previous.content_hash == doc.content_hash:
                 report.unchanged.append(doc.id)
                 continue
             chunks = self.chunker(doc)
             vectors = self.embedder([c.text for c in chunks])
             self.store.put_document(doc, chunks, vectors)
-            known[doc.id] = doc.content_hash
+            known[doc.id] = Claim(doc.content_hash, doc.origin, doc.source)
             report.chunks += len(chunks)
             (report.updated if previous is not None else report.added).append(doc.id)
         return report
@@ -83,8 +88,8 @@ class Indexer:
         self.store.sweep_orphans()
         files, failures = discover(paths)
         report.failed.extend(failures)
-        known = self.store.hashes()
-        seen: set[str] = set()
+        known = self.store.claims()
+        given: set[str] = set()
         for n, (path, result) in enumerate(iter_documents(files), 1):
             if progress:
                 progress(n, len(files), path.name)
@@ -92,12 +97,16 @@ class Indexer:
                 report.failed.append(result)
                 log.warning("skipped %s", result.reason)
                 continue
-            fresh = [d for d in result if d.id not in seen]
-            duplicates = [d for d in result if d.id in seen]
-            for d in duplicates:
-                report.failed.append(LoadFailure(str(path), f"duplicate document id {d.id!r}: kept the first"))
-            seen.update(d.id for d in fresh)
+            # Ids given in the files (JSONL) twice in one run: the first one wins, reported.
+            fresh = []
+            for d in result:
+                if not d.derived_id and d.id in given:
+                    report.failed.append(LoadFailure(str(path), f"duplicate document id {d.id!r}: kept the first"))
+                    continue
+                given.add(d.id)
+                fresh.append(d)
             self.add(fresh, report, known)
+        seen = set(report.added) | set(report.updated) | set(report.unchanged)
         if prune:
             if failures:
                 log.warning("not pruning: some paths could not be read")

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from index.documents import Document
+from index.ids import InvalidId, check_given, derive
 
 SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
-_ID_SAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
 
 
 class LoadError(ValueError):
@@ -23,13 +22,6 @@ class LoadError(ValueError):
 class LoadFailure:
     source: str
     reason: str
-
-
-def safe_doc_id(raw: str) -> str:
-    doc_id = _ID_SAFE.sub("_", raw.strip()).strip("._")
-    if not doc_id:
-        raise LoadError("empty document id")
-    return doc_id[:200]
 
 
 def _decode(data: bytes, source: str) -> str:
@@ -56,14 +48,14 @@ def _require_text(text: str, source: str) -> str:
     return text
 
 
-def from_text(doc_id: str, data: bytes, source: str, *, title: str | None = None) -> Document:
+def from_text(doc_id: str, data: bytes, source: str, *, title: str | None = None, origin: str | None = None) -> Document:
     """A .txt/.md document: the first non-empty line is its title."""
     text = _require_text(_decode(data, source), source)
     first, text = _title_and_text(text)
-    return Document(id=safe_doc_id(doc_id), title=title or first, text=text, source=source)
+    return Document(id=doc_id, title=title or first, text=text, source=source, derived_id=True, origin=origin)
 
 
-def from_html(doc_id: str, data: bytes, source: str, *, title: str | None = None) -> Document:
+def from_html(doc_id: str, data: bytes, source: str, *, title: str | None = None, origin: str | None = None) -> Document:
     """The main text of an HTML page, extracted by trafilatura."""
     import trafilatura
 
@@ -75,30 +67,48 @@ def from_html(doc_id: str, data: bytes, source: str, *, title: str | None = None
     page_title = (getattr(extracted, "title", None) or "").strip()
     date = getattr(extracted, "date", None)
     return Document(
-        id=safe_doc_id(doc_id),
+        id=doc_id,
         title=title or page_title or _title_and_text(body)[0],
         text=body,
         source=source,
         published=date or None,
+        derived_id=True,
+        origin=origin,
     )
 
 
-def from_pdf(doc_id: str, data: bytes, source: str, *, title: str | None = None) -> Document:
+def from_pdf(doc_id: str, data: bytes, source: str, *, title: str | None = None, origin: str | None = None) -> Document:
     """The text layer of a PDF, page by page."""
+    import logging
+    import warnings
+
     from pypdf import PdfReader
 
+    # A damaged file is reported once, as the LoadError below; pypdf's own log lines and
+    # warnings about it ("EOF marker not found", ...) would only repeat it as noise.
+    # (Levels and warning filters are process-wide: a concurrent extraction may, at worst,
+    # leave pypdf quiet, which loses nothing this function doesn't report itself.)
+    pypdf_log = logging.getLogger("pypdf")
+    level = pypdf_log.level
+    pypdf_log.setLevel(logging.CRITICAL + 1)
     try:
-        reader = PdfReader(io.BytesIO(data))
-        pages = [(page.extract_text() or "").strip() for page in reader.pages]
-        meta_title = (reader.metadata.title if reader.metadata else None) or ""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reader = PdfReader(io.BytesIO(data))
+            pages = [(page.extract_text() or "").strip() for page in reader.pages]
+            meta_title = (reader.metadata.title if reader.metadata else None) or ""
     except Exception as exc:  # noqa: BLE001 - pypdf raises many types for damaged files
         raise LoadError(f"{source}: unreadable PDF ({exc})") from None
+    finally:
+        pypdf_log.setLevel(level)
     text = _require_text("\n\n".join(p for p in pages if p), source)
     return Document(
-        id=safe_doc_id(doc_id),
+        id=doc_id,
         title=title or meta_title.strip() or _title_and_text(text)[0],
         text=text,
         source=source,
+        derived_id=True,
+        origin=origin,
     )
 
 
@@ -112,6 +122,10 @@ def from_record(record: dict, source: str) -> Document:
     raw_id = record.get("id")
     if raw_id is None or str(raw_id).strip() == "":
         raise LoadError(f"{source}: record without an id")
+    try:
+        doc_id = check_given(str(raw_id))
+    except InvalidId as exc:
+        raise LoadError(f"{source}: record {raw_id!r}: {exc}") from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     published = record.get("published") or record.get("publish_date")
     metadata = {
@@ -121,7 +135,7 @@ def from_record(record: dict, source: str) -> Document:
         and isinstance(v, (str, int, float, bool))
     }
     return Document(
-        id=safe_doc_id(str(raw_id)),
+        id=doc_id,
         title=str(record.get("title") or _title_and_text(text)[0]),
         text=text,
         source=str(record.get("source") or source),
@@ -130,17 +144,22 @@ def from_record(record: dict, source: str) -> Document:
     )
 
 
-def from_bytes(filename: str, data: bytes, *, title: str | None = None) -> list[Document]:
-    """Documents from an uploaded or read file, by its extension."""
+def from_bytes(filename: str, data: bytes, *, title: str | None = None, origin: str | None = None) -> list[Document]:
+    """Documents from an uploaded or read file, by its extension.
+
+    `origin` names where the file came from (its path, or the upload's name), so the same
+    file ingested again updates its document while another file of the same name doesn't.
+    """
     name = Path(filename).name
     suffix = Path(name).suffix.lower()
-    doc_id = Path(name).stem
+    doc_id = derive(Path(name).stem, from_title=False)
+    origin = origin or name
     if suffix in (".txt", ".md"):
-        return [from_text(doc_id, data, name, title=title)]
+        return [from_text(doc_id, data, name, title=title, origin=origin)]
     if suffix in (".html", ".htm"):
-        return [from_html(doc_id, data, name, title=title)]
+        return [from_html(doc_id, data, name, title=title, origin=origin)]
     if suffix == ".pdf":
-        return [from_pdf(doc_id, data, name, title=title)]
+        return [from_pdf(doc_id, data, name, title=title, origin=origin)]
     if suffix == ".jsonl":
         text = _decode(data, name)
         docs = []
@@ -180,7 +199,7 @@ def load_file(path: Path) -> list[Document]:
         data = path.read_bytes()
     except OSError as exc:
         raise LoadError(f"{path}: can't read ({exc.strerror})") from None
-    return from_bytes(path.name, data)
+    return from_bytes(path.name, data, origin=str(path.resolve()))
 
 
 def iter_documents(files: list[Path]) -> Iterator[tuple[Path, list[Document] | LoadFailure]]:

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from index.documents import Chunk, Document
+from index.ids import Claim
 
 CHUNKS = "chunks"
 DOCUMENTS = "documents"
@@ -102,11 +103,12 @@ class Store:
         self.documents.modify(metadata={"generation": uuid.uuid4().hex})
 
     # -- documents ---------------------------------------------------------------------
-    def hashes(self) -> dict[str, str]:
-        out: dict[str, str] = {}
+    def claims(self) -> dict[str, Claim]:
+        """Every stored id with its content hash and origin, to resolve derived ids."""
+        out: dict[str, Claim] = {}
         for ids, metas in self._pages(self.documents, include=["metadatas"]):
             for i, m in zip(ids, metas):
-                out[i] = str(m.get("content_hash", ""))
+                out[i] = Claim(str(m.get("content_hash", "")), m.get("origin"), str(m.get("source", "")))
         return out
 
     def put_document(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> None:
@@ -145,6 +147,8 @@ class Store:
         }
         if doc.published:
             meta["published"] = doc.published
+        if doc.origin:
+            meta["origin"] = doc.origin
         self.documents.upsert(ids=[doc.id], embeddings=[[0.0]], documents=[doc.text], metadatas=[meta])
         self.bump_generation()
 
@@ -163,7 +167,7 @@ class Store:
 
     def sweep_orphans(self) -> int:
         """Delete chunks whose document record is missing (left by an interrupted run)."""
-        known = set(self.hashes())
+        known = set(self.claims())
         orphans = [i for ids, metas in self._pages(self.chunks, include=["metadatas"]) for i, m in zip(ids, metas) if m.get("doc_id") not in known]
         for b in range(0, len(orphans), self.max_batch):
             self.chunks.delete(ids=orphans[b : b + self.max_batch])

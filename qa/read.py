@@ -89,6 +89,8 @@ class Reader:
     """Extractive QA model (MiniLM-L6 span head), loaded once, then a plain callable.
 
     - `max_len`/`stride`: passages longer than one window are read in overlapping windows.
+    - `max_question_tokens`: a longer question is cut to its first word pieces for reading
+      (retrieval still sees all of it).
     - `backend`: "onnx" runs an int8 ONNX Runtime graph (fastest on CPU); "torch" runs the
       shipped weights as they are. The package ships one fp16 weights file; the int8 graph
       is derived from it once and cached in `cache_dir` (like the BM25 index, it can always
@@ -103,6 +105,7 @@ class Reader:
         max_len: int = 256,
         stride: int = 64,
         max_answer_tokens: int = 30,
+        max_question_tokens: int = 64,
         backend: str | None = "onnx",
         cache_dir: Path | None = None,
     ):
@@ -111,6 +114,8 @@ class Reader:
         self.max_len = max_len
         self.stride = stride
         self.max_answer_tokens = max_answer_tokens
+        # A window must keep room for the passage beyond its stride, or the tokenizer refuses.
+        self.max_question_tokens = min(max_question_tokens, max_len - stride - 8)
         self.backend = backend
         self.cache_dir = cache_dir
         self.calibration = Calibration()
@@ -192,6 +197,12 @@ class Reader:
             )
         return out.start_logits.float().numpy(), out.end_logits.float().numpy()
 
+    def _fit_question(self, question: str) -> str:
+        pieces = self._tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        if len(pieces) <= self.max_question_tokens:
+            return question
+        return question[: pieces[self.max_question_tokens - 1][1]]
+
     def __call__(self, question: str, passages: list[str], top_spans: int = 3) -> tuple[list[Span], list[float]]:
         reading = self.read(question, passages, top_spans)
         return reading.spans, reading.best_margin
@@ -205,6 +216,7 @@ class Reader:
         self.warm_up()
         if not passages:
             return Reading([], [], [])
+        question = self._fit_question(question)
         enc = self._tokenizer(
             [question] * len(passages),
             passages,

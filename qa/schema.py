@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from datetime import date
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from index.ids import MAX_ID_CHARS, InvalidId, check_given
 
 MAX_QUESTION_CHARS = 1000
+MAX_TOP_K = 20  # the one limit on passages read per question: schema, CLI and API alike
+
+
+def _real_date(value: str) -> str:
+    """YYYY, YYYY-MM or YYYY-MM-DD naming a day that exists (no 2020-13-45)."""
+    parts = [int(p) for p in value.split("-")]
+    try:
+        date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+    except ValueError as exc:
+        raise ValueError(f"not a real date: {exc}") from None
+    return value
+
+
+def _given_id(value: str) -> str:
+    try:
+        return check_given(value)
+    except InvalidId as exc:
+        raise ValueError(str(exc)) from None
+
+
+PublishedDate = Annotated[str, Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$", description="YYYY[-MM[-DD]]"), AfterValidator(_real_date)]
+GivenId = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS), AfterValidator(_given_id)]
 
 
 class AskFilters(BaseModel):
@@ -14,15 +41,15 @@ class AskFilters(BaseModel):
 
     doc_ids: list[str] | None = Field(None, max_length=1000, description="Only these documents.")
     source: str | None = Field(None, max_length=1000, description="Only documents from this source (file name or JSONL source).")
-    published_from: str | None = Field(None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$", description="Earliest publication date, YYYY[-MM[-DD]].")
-    published_to: str | None = Field(None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$", description="Latest publication date, YYYY[-MM[-DD]].")
+    published_from: PublishedDate | None = Field(None, description="Earliest publication date, YYYY[-MM[-DD]].")
+    published_to: PublishedDate | None = Field(None, description="Latest publication date, YYYY[-MM[-DD]].")
 
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS, description="The question, in plain words.")
-    top_k: int | None = Field(None, ge=1, le=100, description="Passages to read (default from settings; capped by QA_MAX_TOP_K).")
+    top_k: int | None = Field(None, ge=1, le=MAX_TOP_K, strict=True, description="Passages to read (default QA_TOP_K).")
     filters: AskFilters | None = None
 
     @field_validator("question")
@@ -86,9 +113,13 @@ class DocumentIn(BaseModel):
 
     title: str = Field(..., min_length=1, max_length=1000)
     text: str = Field(..., min_length=1)
-    doc_id: str | None = Field(None, max_length=200, description="Default: derived from the title.")
+    doc_id: GivenId | None = Field(
+        None,
+        description="This document's id: posting the same id again updates it. Default: derived from the title, "
+        "and never the id of a different document (a clash gets a short content-hash suffix; the response names the id).",
+    )
     source: str | None = Field(None, max_length=1000)
-    published: str | None = Field(None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
+    published: PublishedDate | None = None
 
     @field_validator("text", "title")
     @classmethod

@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from qa.schema import MAX_TOP_K
 
 
 def default_data_dir() -> Path:
@@ -22,8 +24,7 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "qa", description="Derived model files (the int8 reader graph built from the shipped weights).")
     chroma_url: str | None = Field(None, description="Use a Chroma server (http://host:port) instead of the embedded store.")
     reader_path: Path | None = Field(None, description="Folder of another reader model; default: the one shipped in the package.")
-    top_k: int = Field(5, ge=1, le=50, description="Passages read per question by default.")
-    max_top_k: int = Field(20, ge=1, le=100, description="Largest top_k a request may ask for.")
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="Passages read per question by default.")
     candidates: int = Field(30, ge=1, le=500, description="Passages each retriever returns before fusion.")
     no_answer_threshold: float | None = Field(None, description="Override of the calibrated abstention threshold on the score in [0, 1].")
     alternative_ratio: float = Field(0.75, ge=0, le=1, description="Show a different answer as an alternative when its score is at least this share of the best one.")
@@ -31,7 +32,7 @@ class Settings(BaseSettings):
     threads: int = Field(2, ge=1, le=64, description="Torch/ONNX threads for the models.")
     max_concurrent_reads: int = Field(2, ge=1, le=64, description="Model calls run at once; further requests queue.")
     read_timeout_s: float = Field(30.0, gt=0, description="How long a question may wait for a model slot; past it the API answers 503 (busy) instead of piling up work.")
-    api_key: str | None = Field(None, description="When set, write endpoints need 'Authorization: Bearer <key>'.")
+    api_key: SecretStr | None = Field(None, description="When set, write endpoints need 'Authorization: Bearer <key>' (never printed or logged).")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list); none by default.")
     sample_corpus: bool = Field(True, description="Ingest the bundled sample articles when the index is empty on first `qa ask`.")
     log_level: str = Field("INFO", description="Log level of the service.")

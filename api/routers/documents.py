@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from http import HTTPStatus
 from typing import Annotated
 
@@ -12,13 +11,16 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from api.deps import PipelineDep, SettingsDep, require_write_key
+from api.guard import WRITE_REFUSALS
 from index.documents import Document
-from index.load import LoadError, from_bytes, safe_doc_id
+from index.ids import derive
+from index.load import LoadError, from_bytes
+from index.ids import MAX_ID_CHARS
 from qa.schema import DeleteOut, DocumentIn, DocumentOut, DocumentSummary, IngestOut
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
-DocId = Annotated[str, Path(min_length=1, max_length=200)]
+DocId = Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS)]
 
 _UPLOAD_SCHEMA = {
     "requestBody": {
@@ -50,17 +52,13 @@ async def list_documents(pipe: PipelineDep) -> list[DocumentSummary]:
     return [_summary(d) for d in await run_in_threadpool(pipe.list_documents)]
 
 
-@router.get("/{doc_id}", response_model=DocumentOut, responses={404: {"description": "No such document"}})
+@router.get("/{doc_id:path}", response_model=DocumentOut, responses={404: {"description": "No such document"}})
 async def get_document(doc_id: DocId, pipe: PipelineDep) -> DocumentOut:
     """One article; its `text` is what every citation offset refers to."""
     d = await run_in_threadpool(pipe.get_document, doc_id)
     if d is None:
         raise HTTPException(HTTPStatus.NOT_FOUND, detail=f"no document {doc_id!r}")
     return DocumentOut(**_summary(d).model_dump(), text=d.text, metadata=d.metadata)
-
-
-def _slug(title: str) -> str:
-    return safe_doc_id(re.sub(r"\W+", "-", title.lower()).strip("-")[:80] or "document")
 
 
 async def _documents_from_request(request: Request, limit: int) -> list[Document]:
@@ -77,11 +75,22 @@ async def _documents_from_request(request: Request, limit: int) -> list[Document
         except ValidationError as exc:
             raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=exc.errors(include_url=False, include_context=False, include_input=False)) from None
         text = doc.text.replace("\r\n", "\n").replace("\r", "\n")
-        doc_id = safe_doc_id(doc.doc_id) if doc.doc_id else _slug(doc.title)
-        return [Document(id=doc_id, title=doc.title.strip(), text=text, source=doc.source or f"{doc_id}.txt", published=doc.published)]
+        doc_id = doc.doc_id or derive(doc.title, from_title=True)
+        return [
+            Document(
+                id=doc_id,
+                title=doc.title.strip(),
+                text=text,
+                source=doc.source or "pasted",
+                published=doc.published,
+                derived_id=doc.doc_id is None,
+            )
+        ]
     if ctype == "multipart/form-data":
         try:
             form = await request.form(max_files=1, max_fields=5)
+        except HTTPException:
+            raise  # the body limit, enforced while the upload streams in
         except Exception as exc:  # noqa: BLE001 - malformed multipart bodies raise several types
             raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=f"malformed upload: {exc}") from None
         upload = form.get("file")
@@ -93,7 +102,7 @@ async def _documents_from_request(request: Request, limit: int) -> list[Document
         title = form.get("title")
         title = title.strip() if isinstance(title, str) and title.strip() else None
         try:
-            return await run_in_threadpool(from_bytes, upload.filename, data, title=title)
+            return await run_in_threadpool(from_bytes, upload.filename, data, title=title, origin=f"upload:{upload.filename}")
         except LoadError as exc:
             raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=str(exc)) from None
     raise HTTPException(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, detail="send application/json or multipart/form-data")
@@ -104,7 +113,7 @@ async def _documents_from_request(request: Request, limit: int) -> list[Document
     response_model=IngestOut,
     dependencies=[Depends(require_write_key)],
     openapi_extra=_UPLOAD_SCHEMA,
-    responses={401: {"description": "API key required"}, 413: {"description": "Too large"}, 415: {"description": "Unsupported content type"}, 422: {"description": "Unreadable document"}},
+    responses={**WRITE_REFUSALS, 401: {"description": "API key required"}, 422: {"description": "Unreadable document"}},
 )
 async def add_document(request: Request, pipe: PipelineDep, settings: SettingsDep) -> IngestOut:
     """Add or replace an article (JSON, or a file upload). Posting the same one again changes nothing."""
@@ -113,7 +122,7 @@ async def add_document(request: Request, pipe: PipelineDep, settings: SettingsDe
     return IngestOut(added=report.added, updated=report.updated, unchanged=report.unchanged, chunks=report.chunks)
 
 
-@router.delete("/{doc_id}", response_model=DeleteOut, dependencies=[Depends(require_write_key)], responses={401: {"description": "API key required"}})
+@router.delete("/{doc_id:path}", response_model=DeleteOut, dependencies=[Depends(require_write_key)], responses={**WRITE_REFUSALS, 401: {"description": "API key required"}})
 async def delete_document(doc_id: DocId, pipe: PipelineDep) -> DeleteOut:
     """Remove an article and its passages. Deleting a missing one is not an error (`deleted: false`)."""
     return DeleteOut(doc_id=doc_id, deleted=await run_in_threadpool(pipe.delete_document, doc_id))
