@@ -17,12 +17,28 @@ from qa.schema import Alternative, AskResponse, Citation
 NESTED_MARGIN = 1.5  # logits; see `assemble`
 
 
+@dataclass(frozen=True)
+class _Found:
+    """One place an answer was found, with its unrounded calibrated score.
+
+    The unrounded score decides against the threshold, as the answer's own score does,
+    so a citation and its answer are judged alike.
+    """
+
+    citation: Citation
+    value: float
+
+
+def _overlaps(a: Citation, b: Citation) -> bool:
+    return a.doc_id == b.doc_id and a.passage_start < b.passage_end and b.passage_start < a.passage_end
+
+
 @dataclass
 class _Group:
     key: str
     margin: float  # the best single span: what the calibrated score is made from
     text: str
-    citations: list[Citation] = field(default_factory=list)
+    found: list[_Found] = field(default_factory=list)
     seen: set[tuple[str, int, int]] = field(default_factory=set)
     article_margin: dict[str, float] = field(default_factory=dict)
 
@@ -36,26 +52,49 @@ class _Group:
         others = sorted(self.article_margin.values(), reverse=True)[1:]
         return self.margin + sum(m for m in others if m > 0)
 
+    @property
+    def docs(self) -> set[str]:
+        """Every article the reader found this answer in, cited or not."""
+        return {f.citation.doc_id for f in self.found}
+
+    def citations(self, threshold: float) -> list[Citation]:
+        """The places to show, best first: each at or above the threshold, one per passage.
+
+        One answer is often found several times in one passage: with and without a leading
+        article ("the Pakistani province ..." and "Pakistani province ...", one key once
+        normalised), at each mention of a name, or in the two overlapping chunks that share a
+        sentence. Each would print the same passage again, so only the best of them is kept;
+        passages of one document that overlap count as one passage. A place scoring below
+        the threshold is not support for the answer, so it isn't listed at all.
+        """
+        kept: list[Citation] = []
+        for f in sorted(self.found, key=lambda f: f.value, reverse=True):
+            if f.value < threshold:
+                break
+            if not any(_overlaps(f.citation, k) for k in kept):
+                kept.append(f.citation)
+        return kept
+
 
 def _cite(group: _Group, doc: StoredDocument, passage: Passage, a: int, b: int, margin: float, calibration: Calibration) -> None:
     if (doc.doc_id, a, b) in group.seen:
-        return  # the same words found again through an overlapping chunk
+        return  # the same words found again through an overlapping chunk (spans come best first)
     group.seen.add((doc.doc_id, a, b))
     group.article_margin[doc.doc_id] = max(margin, group.article_margin.get(doc.doc_id, -math.inf))
-    group.citations.append(
-        Citation(
-            doc_id=doc.doc_id,
-            title=doc.title,
-            source=doc.source,
-            published=doc.published,
-            passage=doc.text[passage.start : passage.end],
-            passage_start=passage.start,
-            passage_end=passage.end,
-            answer_start=a,
-            answer_end=b,
-            score=round(calibration(margin), 4),
-        )
+    value = calibration(margin)
+    citation = Citation(
+        doc_id=doc.doc_id,
+        title=doc.title,
+        source=doc.source,
+        published=doc.published,
+        passage=doc.text[passage.start : passage.end],
+        passage_start=passage.start,
+        passage_end=passage.end,
+        answer_start=a,
+        answer_end=b,
+        score=round(value, 4),
     )
+    group.found.append(_Found(citation, value))
 
 
 def assemble(
@@ -72,9 +111,10 @@ def assemble(
 ) -> AskResponse:
     """Merge identical answers (SQuAD-normalised) across passages and articles.
 
-    Each answer keeps every place it was found, best first, with offsets into the stored
-    document. Ranking and the score use the best span margin, which is comparable across
-    passages; the calibration turns it into a score in [0, 1].
+    Each answer cites the places it was found, best first, with offsets into the stored
+    document: one per passage, each scoring at or above the threshold (`_Group.citations`).
+    Ranking and the score use the best span margin, which is comparable across passages;
+    the calibration turns it into a score in [0, 1].
     """
     threshold = calibration.threshold if threshold is None else threshold
     groups: dict[str, _Group] = {}
@@ -101,8 +141,6 @@ def assemble(
                     margin = margin_at(i, m.start(), m.end())
                     if margin is not None and margin > 0:
                         _cite(group, doc, passage, a, b, margin, calibration)
-        for group in groups.values():
-            group.citations.sort(key=lambda c: c.score, reverse=True)
     ranked = sorted(groups.values(), key=lambda g: g.margin, reverse=True)
     if not ranked or calibration(ranked[0].margin) < threshold:
         best_score = calibration(ranked[0].margin) if ranked else 0.0
@@ -116,30 +154,35 @@ def assemble(
         if f" {g.key} " in f" {best.key} "
         and best.margin - g.margin <= NESTED_MARGIN
         and len(g.article_margin) >= len(best.article_margin)
+        # The shorter reading becomes the answer: it must clear the threshold itself, or
+        # the answer would be given with no citation at or above it.
+        and calibration(g.margin) >= threshold
     ]
     if nested:
         best = max(nested, key=lambda g: (len(g.article_margin), g.support))
     best_score = calibration(best.margin)
-    first = best.citations[0]
+    citations = best.citations(threshold)
+    first = citations[0]  # never empty: the group's best span scores at or above the threshold
     answer_text = documents[first.doc_id].text[first.answer_start : first.answer_end]
     alternatives = []
     chosen = [best.key]
-    best_docs = {c.doc_id for c in best.citations}
+    best_docs = best.docs
     for g in ranked[1:]:
         score = calibration(g.margin)
         if score < threshold or score < alternative_ratio * best_score:
             continue
         if any(g.key in k or k in g.key for k in chosen):
             continue  # a longer or shorter reading of an answer already shown, not a disagreement
-        if not {c.doc_id for c in g.citations} - best_docs:
+        if not g.docs - best_docs:
             continue  # another span of the same articles: a weaker reading, not articles disagreeing
         chosen.append(g.key)
-        first_alt = g.citations[0]
+        alt_citations = g.citations(threshold)
+        first_alt = alt_citations[0]
         alternatives.append(
             Alternative(
                 answer=documents[first_alt.doc_id].text[first_alt.answer_start : first_alt.answer_end],
                 score=round(score, 4),
-                citations=g.citations,
+                citations=alt_citations,
             )
         )
         if len(alternatives) >= max_alternatives:
@@ -148,8 +191,8 @@ def assemble(
         question=question,
         answer=answer_text,
         score=round(best_score, 4),
-        citations=best.citations,
+        citations=citations,
         alternatives=alternatives,
-        articles=len({c.doc_id for c in best.citations}),
+        articles=len({c.doc_id for c in citations}),  # the articles listed, not every weak mention
         threshold=threshold,
     )

@@ -3,20 +3,69 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.text import Text
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from qa.schema import AskFilters, AskRequest, AskResponse
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Answer questions from your articles, with the exact words and their sources.")
-docs_app = typer.Typer(no_args_is_help=True, help="List, show and delete indexed documents.")
+
+def _plain_metavars(params: Sequence[Any]) -> None:
+    """Help in the usual CLI style: a flag takes no value, so none is shown (typer would
+    print `<bool>`); other parameters show their name in capitals unless they set one."""
+    for param in params:
+        if param.metavar is not None:
+            continue
+        param.metavar = "" if getattr(param, "is_flag", False) else param.name.upper()
+
+
+class _Usage:
+    """Shared by commands and groups: plain metavars, and a usage line in click's style."""
+
+    def get_help_option(self, ctx: typer.Context) -> Any:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            _plain_metavars([option])
+        return option
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
+        # Typer writes a required argument as `{question}`; a usage line reads `QUESTION`,
+        # an optional one `[NAME]`, and one that takes several values `NAME...`.
+        pieces = [self.options_metavar] if self.options_metavar else []  # type: ignore[attr-defined]
+        for param in self.get_params(ctx):  # type: ignore[attr-defined]
+            if isinstance(param, TyperArgument):
+                name = param.metavar or param.name.upper()
+                pieces.append((name if param.required else f"[{name}]") + ("..." if param.nargs != 1 else ""))
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        if isinstance(self, TyperGroup):
+            pieces.append(self.subcommand_metavar)
+        return pieces
+
+
+class _Command(_Usage, TyperCommand):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _plain_metavars(self.params)
+
+
+class _Group(_Usage, TyperGroup):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _plain_metavars(self.params)
+
+
+app = typer.Typer(cls=_Group, add_completion=False, no_args_is_help=True, help="Answer questions from your articles, with the exact words and their sources.")
+docs_app = typer.Typer(cls=_Group, no_args_is_help=True, help="List, show and delete indexed documents.")
 app.add_typer(docs_app, name="docs")
 
 out = Console(highlight=False, soft_wrap=True)
@@ -26,6 +75,11 @@ EXIT_BAD_INPUT = 2
 EXIT_UNAVAILABLE = 3
 EXIT_NOT_FOUND = 4
 EXIT_PARTIAL = 1
+
+
+def _count(n: int, noun: str) -> str:
+    """`1 document`, `2 documents`."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
@@ -110,16 +164,16 @@ def _ask_remote(url: str, request: AskRequest) -> AskResponse:
     return AskResponse.model_validate(r.json())
 
 
-@app.command()
+@app.command(cls=_Command)
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in quotes.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer contract (the same JSON as POST /ask).")] = False,
-    top_k: Annotated[Optional[int], typer.Option("--top-k", help="Passages to read.")] = None,
-    url: Annotated[Optional[str], typer.Option("--url", help="Ask a running server instead, e.g. http://127.0.0.1:8000.")] = None,
-    doc_id: Annotated[Optional[list[str]], typer.Option("--doc-id", help="Only these documents (repeatable).")] = None,
+    top_k: Annotated[Optional[int], typer.Option("--top-k", metavar="N", help="Passages to read.")] = None,
+    url: Annotated[Optional[str], typer.Option("--url", metavar="URL", help="Ask a running server instead, e.g. http://127.0.0.1:8000.")] = None,
+    doc_id: Annotated[Optional[list[str]], typer.Option("--doc-id", metavar="ID", help="Only these documents (repeatable).")] = None,
     source: Annotated[Optional[str], typer.Option("--source", help="Only documents from this source.")] = None,
-    published_from: Annotated[Optional[str], typer.Option("--from", help="Published on or after YYYY-MM-DD.")] = None,
-    published_to: Annotated[Optional[str], typer.Option("--to", help="Published on or before YYYY-MM-DD.")] = None,
+    published_from: Annotated[Optional[str], typer.Option("--from", metavar="DATE", help="Published on or after YYYY-MM-DD.")] = None,
+    published_to: Annotated[Optional[str], typer.Option("--to", metavar="DATE", help="Published on or before YYYY-MM-DD.")] = None,
 ) -> None:
     """Answer a question from the indexed articles, with its sources."""
     try:
@@ -133,10 +187,8 @@ def ask(
         resp = _ask_remote(url, request)
     else:
         pipe = _pipeline()
-        if request.top_k is not None and request.top_k > pipe.settings.max_top_k:
-            fail(f"top_k: must be at most {pipe.settings.max_top_k}")
         if pipe.ensure_sample_corpus():
-            err.print(f"The index was empty: ingested the bundled sample articles ({pipe.store.count()[0]} documents).")
+            err.print(f"The index was empty: ingested the bundled sample articles ({_count(pipe.store.count()[0], 'document')}).")
         resp = pipe.ask(request.question, request.top_k, request.filters)
     if as_json:
         sys.stdout.write(resp.model_dump_json(indent=2) + "\n")
@@ -144,7 +196,22 @@ def ask(
         print_answer(resp)
 
 
-@app.command()
+class _NotSkipped(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("skipped ")
+
+
+def _failure_line(source: str, reason: str) -> str:
+    """`path: why`, naming the path once: loaders start their reasons with the file name."""
+    if reason.startswith(source):
+        return reason
+    name = Path(source).name
+    if reason.startswith(name + ":"):
+        reason = reason[len(name) + 1 :].lstrip()
+    return f"{source}: {reason}"
+
+
+@app.command(cls=_Command)
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files (.txt .md .html .pdf .jsonl) or folders.")],
     prune: Annotated[bool, typer.Option("--prune", help="Remove indexed documents that are no longer in PATHS.")] = False,
@@ -153,7 +220,13 @@ def ingest(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     pipe = _pipeline()
-    with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), TextColumn("{task.description}"), console=err, transient=True) as bar:
+    # Each failure is printed below as one `skipped:` line; the indexer's log line for it
+    # would say the same thing again.
+    logging.getLogger("index.ingest").addFilter(_NotSkipped())
+    # The bar is for a person watching a terminal; elsewhere (a pipe, a log) it would only
+    # leave an empty line behind.
+    columns = (TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("", total=None)
 
         def progress(done: int, total: int, name: str) -> None:
@@ -161,17 +234,17 @@ def ingest(
 
         report = pipe.ingest_paths(paths, prune=prune, progress=progress)
     for failure in report.failed:
-        err.print(f"skipped: {failure.reason if failure.reason.startswith(failure.source) else failure.source + ': ' + failure.reason}", markup=False)
+        err.print(f"skipped: {_failure_line(failure.source, failure.reason)}", markup=False)
     out.print(report.summary())
     if report.failed:
         raise typer.Exit(EXIT_PARTIAL)
 
 
-@app.command()
+@app.command(cls=_Command)
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes (use server mode, QA_CHROMA_URL, with more than one).")] = 1,
+    workers: Annotated[int, typer.Option(metavar="N", help="Worker processes (use server mode, QA_CHROMA_URL, with more than one).")] = 1,
 ) -> None:
     """Run the HTTP API and the chat page."""
     import uvicorn
@@ -180,11 +253,12 @@ def serve(
         fail("several workers need a Chroma server (set QA_CHROMA_URL): an embedded store can't be shared between processes")
     if workers > 1:
         os.environ["QA_WARM_BEFORE_SERVING"] = "1"  # the worker processes inherit it
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    # The app logs each request itself, without query strings (uvicorn's access log has them).
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info", access_log=False)
 
 
-@docs_app.command("list")
-def docs_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+@docs_app.command("list", cls=_Command)
+def docs_list(as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False) -> None:
     """List indexed documents."""
     from qa.schema import DocumentSummary
 
@@ -193,16 +267,16 @@ def docs_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         sys.stdout.write(json.dumps([DocumentSummary(**_summary(d)).model_dump() for d in docs], indent=2) + "\n")
         return
     for d in docs:
-        out.print(f"{d.doc_id}\t{d.published or '-'}\t{d.chunks} chunks\t{d.title}", markup=False)
-    err.print(f"{len(docs)} documents")
+        out.print(f"{d.doc_id}\t{d.published or '-'}\t{_count(d.chunks, 'chunk')}\t{d.title}", markup=False)
+    err.print(_count(len(docs), "document"))
 
 
 def _summary(d) -> dict:
     return {"doc_id": d.doc_id, "title": d.title, "source": d.source, "published": d.published, "chunks": d.chunks, "content_hash": d.content_hash}
 
 
-@docs_app.command("show")
-def docs_show(doc_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+@docs_app.command("show", cls=_Command)
+def docs_show(doc_id: str, as_json: Annotated[bool, typer.Option("--json", help="Print the document as JSON.")] = False) -> None:
     """Show one document (its text is what every offset refers to)."""
     from qa.schema import DocumentOut
 
@@ -218,7 +292,7 @@ def docs_show(doc_id: str, as_json: Annotated[bool, typer.Option("--json")] = Fa
         out.print(d.text, markup=False)
 
 
-@docs_app.command("delete")
+@docs_app.command("delete", cls=_Command)
 def docs_delete(doc_id: str) -> None:
     """Delete a document and its chunks."""
     if not _pipeline().delete_document(doc_id):
@@ -226,7 +300,7 @@ def docs_delete(doc_id: str) -> None:
     out.print(f"deleted {doc_id}")
 
 
-@app.command("train-reader", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command("train-reader", cls=_Command, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def train_reader(ctx: typer.Context) -> None:
     """Train the extractive reader (all options: qa train-reader --help)."""
     from qa.train_reader import main
@@ -234,7 +308,7 @@ def train_reader(ctx: typer.Context) -> None:
     main(ctx.args)
 
 
-@app.command("export-reader", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command("export-reader", cls=_Command, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def export_reader(ctx: typer.Context) -> None:
     """Export trained weights into the package (qa export-reader --help)."""
     from qa.export_reader import main
@@ -242,7 +316,7 @@ def export_reader(ctx: typer.Context) -> None:
     main(ctx.args)
 
 
-@app.command("calibrate", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command("calibrate", cls=_Command, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def calibrate(ctx: typer.Context) -> None:
     """Fit the reader's score calibration and no-answer threshold on held-out data."""
     from qa.calibrate import main
@@ -250,7 +324,7 @@ def calibrate(ctx: typer.Context) -> None:
     main(ctx.args)
 
 
-@app.command("eval", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command("eval", cls=_Command, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def evaluate(ctx: typer.Context) -> None:
     """Run the benchmarks in eval/ (qa eval --quick for the CI subset)."""
     try:
