@@ -9,6 +9,9 @@ function el(tag, attrs = {}, ...children) {
   for (const [k, v] of Object.entries(attrs)) {
     if (k === "class") node.className = v;
     else if (k === "text") node.textContent = v;
+    // The page runs under a strict Content-Security-Policy: inline handlers and style
+    // attributes would be refused there, so they are refused here already.
+    else if (k === "style" || k.toLowerCase().startsWith("on")) throw new Error(`el(): ${k} is not allowed`);
     else node.setAttribute(k, v);
   }
   for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
@@ -141,15 +144,63 @@ async function openArticle(docId, start, end, opener) {
   $("viewer-meta").textContent = [doc.source, doc.published].filter(Boolean).join(" · ");
   const text = $("viewer-text");
   text.replaceChildren(highlighted(doc.text, start, end));
-  $("viewer").hidden = false;
+  showViewer();
   const mark = text.querySelector("mark");
   if (mark) mark.scrollIntoView({ block: "center" });
   $("viewer-close").focus();
 }
 
+// While the dialog is open the rest of the page is inert: no clicks, no focus, and
+// screen readers don't read it, so aria-modal is true in fact and not only in name.
+function setBackgroundInert(on) {
+  for (const node of document.body.children) if (node !== $("viewer") && node.tagName !== "SCRIPT") node.inert = on;
+}
+
+function showViewer() {
+  setBackgroundInert(true);
+  $("viewer").hidden = false;
+}
+
 function closeViewer() {
+  if ($("viewer").hidden) return;
+  setBackgroundInert(false);
   $("viewer").hidden = true;
-  if (lastFocus) lastFocus.focus();
+  if (lastFocus && lastFocus.isConnected) lastFocus.focus();
+  lastFocus = null;
+}
+
+// What Tab moves between inside the dialog, in order: visible, enabled, not tabindex=-1.
+function viewerTabStops() {
+  const sel = "button, [href], input, select, textarea, [tabindex]";
+  return [...$("viewer").querySelectorAll(sel)].filter((n) =>
+    !n.disabled && n.tabIndex >= 0 && n.getClientRects().length > 0);
+}
+
+// Tab and Shift+Tab cycle through the dialog's own stops. We move focus ourselves on
+// every Tab rather than only at the ends, so a stop the browser adds on its own (such as
+// a scrollable box) can never become a way out.
+function trapTab(e) {
+  const stops = viewerTabStops();
+  if (!stops.length) return;
+  e.preventDefault();
+  const at = stops.indexOf(document.activeElement);
+  const step = e.shiftKey ? -1 : 1;
+  const next = at === -1 ? (e.shiftKey ? stops.length - 1 : 0) : (at + step + stops.length) % stops.length;
+  stops[next].focus();
+}
+
+function onViewerKey(e) {
+  if ($("viewer").hidden) return;
+  if (e.key === "Escape") { e.preventDefault(); closeViewer(); }
+  else if (e.key === "Tab") trapTab(e);
+}
+
+// Focus that lands outside the open dialog anyway (the window regaining focus, a click
+// on the backdrop) goes back to its first stop.
+function keepFocusInViewer(e) {
+  if ($("viewer").hidden || $("viewer").contains(e.target)) return;
+  const stops = viewerTabStops();
+  if (stops.length) stops[0].focus();
 }
 
 async function loadDocuments() {
@@ -170,6 +221,50 @@ async function loadDocuments() {
   } catch (err) {
     setStatus($("doc-status"), `Could not list the articles: ${err.message || "server unreachable"}`);
   }
+}
+
+// -- waiting for the service ------------------------------------------------------------
+// The server answers at once but loads its models and index in the background; until
+// /health says "ok" a question would only get a 503, so the question box waits with it.
+const HEALTH_POLL_MS = 1000;
+
+function setAskEnabled(on) {
+  $("question").disabled = !on;
+  $("ask-button").disabled = !on;
+}
+
+async function fetchHealth() {
+  try {
+    const res = await fetch("/health", { cache: "no-store" });
+    if (!res.ok) return { status: "loading" };  // a proxy or a restarting worker: try again
+    return await res.json();
+  } catch (_) {
+    return { status: "unreachable" };
+  }
+}
+
+function onReady() {
+  setAskEnabled(true);
+  setStatus($("status"), "");
+  loadDocuments();  // the list may have been empty or partial while the index was built
+  // Only take focus if the user hasn't put it anywhere yet.
+  if (document.activeElement === document.body || document.activeElement === null) $("question").focus();
+}
+
+async function waitUntilReady() {
+  const h = await fetchHealth();
+  if (h.status === "ok") { onReady(); return; }
+  if (h.status === "error") {
+    // Startup failed for good; polling on would not change it.
+    const why = h.error || h.detail;
+    setStatus($("status"), `The service could not start${typeof why === "string" && why ? `: ${why}` : "; see the server log."}`);
+    return;
+  }
+  setAskEnabled(false);
+  setStatus($("status"), h.status === "unreachable"
+    ? "The server can't be reached; trying again…"
+    : "Starting: loading the models and the index…", true);
+  setTimeout(waitUntilReady, HEALTH_POLL_MS);
 }
 
 async function sendDocument(body, headers) {
@@ -214,7 +309,8 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("viewer-close").addEventListener("click", closeViewer);
   $("viewer").addEventListener("click", (e) => { if (e.target === $("viewer")) closeViewer(); });
-  document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("viewer").hidden) closeViewer(); });
-  loadDocuments();
-  $("question").focus();
+  document.addEventListener("keydown", onViewerKey);
+  document.addEventListener("focusin", keepFocusInViewer);
+  // The question box starts disabled (see index.html) and opens once the service is ready.
+  waitUntilReady();
 });
