@@ -81,12 +81,9 @@ def run(work: Path, reader_path: Path | None, quick: bool, e2e_questions: int | 
         {"seed_right": seed["answerable_right"], "seed_rejected": seed["unanswerable_rejected"]},
     ))
 
-    docs, qs = dataset("squad-v1.1-dev")
+    # quick: the shipped slice (eval/data/quick), 300 seeded paragraphs and every question on them, whole.
+    docs, qs = dataset("squad-v1.1-dev", quick)
     doc_list = list(docs.values())
-    if quick:  # a seeded slice: 300 paragraphs and the questions on them
-        doc_list = sample(doc_list, 300, seed=0)
-        keep = {d["id"] for d in doc_list}
-        qs = [q for q in qs if q["doc_id"] in keep]
     squad, ingest = build(work / "squad1", doc_list, reader_path)
     rq = sample(qs, 300 if quick else None, seed=0)
     ret = retrieval_squad(squad, rq)

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# The full benchmark sets (tens of MB, not shipped): only the full run reads them.
 EVAL_DATA = Path(os.environ.get("QA_EVAL_DATA", ROOT.parent / "shared" / "eval-data"))
+# The seeded subsets the quick run reads, shipped in the project (built by eval/make_quick_data.py).
+QUICK_DATA = ROOT / "eval" / "data" / "quick"
 SEED_DEV = ROOT / "eval" / "data" / "seed_dev.jsonl"
 RESULTS = ROOT / "eval" / "results"
 CORES = os.cpu_count() or 1
@@ -21,8 +24,22 @@ def read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def dataset(name: str) -> tuple[dict[str, dict], list[dict]]:
-    folder = EVAL_DATA / name
+def data_root(quick: bool) -> Path:
+    """The shipped subsets for the quick run, whatever QA_EVAL_DATA says; the full sets otherwise."""
+    return QUICK_DATA if quick else EVAL_DATA
+
+
+def missing_data(names: list[str], quick: bool) -> Path | None:
+    """The first file the named datasets need that is not there, or None."""
+    for name in names:
+        for file in ("documents.jsonl", "questions.jsonl", *(["qrels/test.tsv"] if name == "beir-scifact" else [])):
+            if not (data_root(quick) / name / file).is_file():
+                return data_root(quick) / name / file
+    return None
+
+
+def dataset(name: str, quick: bool = False) -> tuple[dict[str, dict], list[dict]]:
+    folder = data_root(quick) / name
     docs = {d["id"]: d for d in read_jsonl(folder / "documents.jsonl")}
     return docs, read_jsonl(folder / "questions.jsonl")
 

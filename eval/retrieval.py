@@ -6,7 +6,7 @@ import math
 import time
 from pathlib import Path
 
-from eval.common import EVAL_DATA, Section, dataset, sample
+from eval.common import Section, data_root, dataset
 from index.documents import Document
 from qa.pipeline import Pipeline
 from qa.retrieve import Mode
@@ -67,9 +67,9 @@ def squad(pipe: Pipeline, qs: list[dict]) -> dict[str, dict[str, float]]:
     return results
 
 
-def scifact_qrels() -> dict[str, dict[str, int]]:
+def scifact_qrels(quick: bool = False) -> dict[str, dict[str, int]]:
     qrels: dict[str, dict[str, int]] = {}
-    lines = (EVAL_DATA / "beir-scifact" / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()
+    lines = (data_root(quick) / "beir-scifact" / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()
     for line in lines[1:]:  # header: query-id, corpus-id, score
         if line.strip():
             qid, doc, score = line.split("\t")
@@ -79,14 +79,11 @@ def scifact_qrels() -> dict[str, dict[str, int]]:
 
 def scifact(work: Path, reader_path: Path | None, quick: bool) -> Section:
     """BEIR SciFact test queries: nDCG@10 and recall@100 from `qrels/test.tsv`."""
-    docs, qs = dataset("beir-scifact")
-    qrels = scifact_qrels()
+    # quick: the shipped subset, whole: 40 seeded claims, their relevant abstracts and 150 seeded distractors.
+    docs, qs = dataset("beir-scifact", quick)
+    qrels = scifact_qrels(quick)
     qs = [q for q in qs if q["id"] in qrels]
     doc_list = list(docs.values())
-    if quick:  # 40 queries, their relevant abstracts and 150 seeded distractors
-        qs = sample(qs, 40, seed=3)
-        keep = {d for q in qs for d in qrels[q["id"]]}
-        doc_list = [docs[d] for d in sorted(keep)] + [d for d in sample(doc_list, 150, seed=3) if d["id"] not in keep]
     pipe, ingest = build(work / "scifact", doc_list, reader_path, titled=True)
     lines = [f"{len(qs)} test claims against {len(doc_list)} abstracts ({ingest['chunks']} chunks, title as first line); qrels from `qrels/test.tsv`; document-level.", "",
              "| retriever | nDCG@10 | recall@100 |", "|---|---|---|"]
@@ -108,12 +105,9 @@ def scifact(work: Path, reader_path: Path | None, quick: bool) -> Section:
 
 def hotpotqa(work: Path, reader_path: Path | None, quick: bool) -> Section:
     """HotpotQA (500 dev questions, the union of their paragraphs): recall@k of the two supporting paragraphs."""
-    docs, qs = dataset("hotpotqa-dev-ircot500")
+    # quick: the shipped subset, whole: 30 seeded questions and only their own context paragraphs.
+    docs, qs = dataset("hotpotqa-dev-ircot500", quick)
     doc_list = list(docs.values())
-    if quick:  # 30 questions and only their own context paragraphs
-        qs = sample(qs, 30, seed=4)
-        keep = sorted({d for q in qs for d in q["context_doc_ids"]})
-        doc_list = [docs[d] for d in keep]
     pipe, ingest = build(work / "hotpotqa", doc_list, reader_path, titled=True)
     ks = (2, 5, 10, 20)
     lines = [f"{len(qs)} questions against {len(doc_list)} Wikipedia paragraphs ({ingest['chunks']} chunks, title as first line). "

@@ -11,9 +11,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from eval.common import CORES, RESULTS, Section
+from eval.common import CORES, RESULTS, Section, missing_data
 
 FLOORS = Path(__file__).parent / "floors.json"
+EXIT_NOT_FOUND = 4  # as `qa` uses for a missing input
+# The datasets each part reads (the quick run reads them from eval/data/quick, shipped).
+NEEDS = {"reader": ["squad-v1.1-dev", "squad-v2.0-dev"], "answering": ["squad-v1.1-dev", "squad-v2.0-dev"],
+         "retrieval": ["beir-scifact", "hotpotqa-dev-ircot500"], "speed": [], "peers": ["squad-v1.1-dev"]}
 
 
 def charts(figures: dict[str, float], out: Path) -> list[str]:
@@ -91,7 +95,7 @@ def check_floors(figures: dict[str, float], quick: bool) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="qa eval", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="seeded subsets, for CI (about 3 minutes)")
+    parser.add_argument("--quick", action="store_true", help="the seeded subsets shipped in eval/data/quick, for CI (about 5 minutes on 2 cores)")
     parser.add_argument("--reader", type=Path, default=None, help="reader model folder (default: the packaged one)")
     parser.add_argument("--out", type=Path, default=None, help="report folder (default: eval/results, or eval/results/quick)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["reader", "answering", "retrieval", "speed", "peers"])
@@ -99,6 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--e2e-questions", type=int, default=None, help="full run: seeded sample of SQuAD v1.1 questions end to end (default: all)")
     parser.add_argument("--v2-questions", type=int, default=2000, help="full run: seeded sample of SQuAD v2.0 questions end to end")
     args = parser.parse_args(argv)
+    parts = [p for p in NEEDS if p not in args.skip and not (p == "peers" and args.quick)]
+    missing = missing_data(list(dict.fromkeys(n for p in parts for n in NEEDS[p])), args.quick)
+    if missing:
+        where = ("the quick subsets are built by `python -m eval.make_quick_data`" if args.quick else
+                 "set QA_EVAL_DATA to the folder holding the full benchmark sets, or run `qa eval --quick` on the shipped subsets")
+        print(f"error: evaluation data not found: {missing} ({where})", file=sys.stderr)
+        return EXIT_NOT_FOUND
 
     from qa.read import Reader
     from qa.settings import get_settings

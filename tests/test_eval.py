@@ -1,29 +1,60 @@
-"""The quick evaluation: a seeded subset that fails when a quality figure drops below its floor."""
+"""The quick evaluation: the seeded subsets shipped in eval/data/quick, failing when a quality figure drops below its floor.
+
+Nothing here reads the full benchmark sets: QA_EVAL_DATA points at a folder that does not
+exist, and the quick run must not notice.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from eval.common import EVAL_DATA
+from eval.common import QUICK_DATA, read_jsonl
 from tests.conftest import BIN, ROOT
 
-pytestmark = pytest.mark.slow
+MISSING = "/nonexistent/eval-data"
 
 
-def test_qa_eval_quick(tmp_path: Path) -> None:
-    if not (EVAL_DATA / "squad-v1.1-dev" / "questions.jsonl").exists():
-        pytest.fail(f"evaluation data not found at {EVAL_DATA} (set QA_EVAL_DATA)")
-    import subprocess
-
+def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("QA_DATA_DIR", "QA_CHROMA_URL")}
-    r = subprocess.run([str(BIN / "qa"), "eval", "--quick", "--out", str(tmp_path)], env=env, capture_output=True, text=True, timeout=900, cwd=ROOT)
+    env["QA_EVAL_DATA"] = MISSING
+    return env
+
+
+def test_quick_subsets_are_shipped_and_consistent() -> None:
+    files = [p for p in QUICK_DATA.rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files) < 3_000_000
+    for name in ("squad-v1.1-dev", "squad-v2.0-dev", "beir-scifact", "hotpotqa-dev-ircot500"):
+        docs = {d["id"] for d in read_jsonl(QUICK_DATA / name / "documents.jsonl")}
+        qs = read_jsonl(QUICK_DATA / name / "questions.jsonl")
+        assert qs and len(docs) >= 150, name
+        gold = {d for q in qs for d in (q.get("supporting_doc_ids") or q.get("relevant_doc_ids") or [q["doc_id"]])}
+        assert gold <= docs, f"{name}: gold documents missing from the subset"
+        if name in ("beir-scifact", "hotpotqa-dev-ircot500"):  # SQuAD: each question has 1 gold paragraph among 300
+            assert len(docs - gold) >= 100, f"{name}: too few distractors for a meaningful retrieval figure"
+    qrels = (QUICK_DATA / "beir-scifact" / "qrels" / "test.tsv").read_text().splitlines()[1:]
+    assert {row.split("\t")[1] for row in qrels} <= {d["id"] for d in read_jsonl(QUICK_DATA / "beir-scifact" / "documents.jsonl")}
+
+
+def test_full_run_without_data_says_where_to_point() -> None:
+    r = subprocess.run([str(BIN / "qa"), "eval"], env=_env(), capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and MISSING in lines[0] and "QA_EVAL_DATA" in lines[0], r.stderr
+
+
+@pytest.mark.slow
+def test_qa_eval_quick(tmp_path: Path) -> None:
+    r = subprocess.run([str(BIN / "qa"), "eval", "--quick", "--out", str(tmp_path)], env=_env(), capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     figures = json.loads((tmp_path / "figures.json").read_text())
-    assert figures["seed_right"] >= 13 and figures["seed_rejected"] == 2
+    floors = json.loads((ROOT / "eval" / "floors.json").read_text())["quick"]
+    assert figures["seed_right"] >= floors["seed_right"] and figures["seed_rejected"] == 2
     for name in ("reader_squad1_em", "retrieval_hybrid_r5", "e2e_squad1_em", "scifact_hybrid_ndcg10", "hotpotqa_hybrid_r10", "ask_p50_ms_1"):
         assert name in figures, name
     assert (tmp_path / "report.md").read_text().count("|") > 20
