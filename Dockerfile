@@ -9,6 +9,8 @@ COPY pyproject.toml README.md ./
 COPY qa ./qa
 COPY index ./index
 COPY api ./api
+COPY cli ./cli
+COPY training ./training
 COPY eval ./eval
 RUN pip install .
 

@@ -25,22 +25,8 @@ from qa import __version__
 from qa.pipeline import Pipeline
 from qa.settings import Settings, get_settings
 
-log = logging.getLogger("qa.api")
 STATIC = Path(__file__).parent / "static"
 MAX_JSON_BODY = 64_000  # /ask bodies; document uploads have their own limit
-
-
-def _start(app: FastAPI) -> None:
-    pipe: Pipeline = app.state.pipeline
-    try:
-        pipe.warm_up()
-        if pipe.ensure_sample_corpus():
-            log.info("empty index: ingested the bundled sample articles")
-        app.state.ready.set()
-        log.info("ready: %s", pipe.health().model_dump())
-    except Exception as exc:  # noqa: BLE001 - reported on /health and as 503s
-        app.state.startup_error = str(exc)
-        log.error("startup failed: %s", exc)
 
 
 @lru_cache(maxsize=1)
@@ -62,16 +48,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    pipeline = Pipeline(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if settings.warm_before_serving:
             # Uvicorn starts accepting on a worker only after its startup: with several
             # workers on one socket, requests then only reach workers that can answer.
-            await asyncio.to_thread(_start, app)
+            await asyncio.to_thread(pipeline.start)
         else:
             # One process: models load in the background so /health and the page answer at
             # once; /ask says 503 until ready.
-            threading.Thread(target=_start, args=(app,), daemon=True, name="warm-up").start()
+            threading.Thread(target=pipeline.start, daemon=True, name="warm-up").start()
         yield
 
     app = FastAPI(
@@ -80,9 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Extractive question answering: every answer is the exact words of an article, with its sources.",
         lifespan=lifespan,
     )
-    app.state.pipeline = Pipeline(settings)
-    app.state.ready = threading.Event()
-    app.state.startup_error = None
+    app.state.pipeline = pipeline
 
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])

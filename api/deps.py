@@ -18,8 +18,9 @@ def get_pipeline(request: Request) -> Pipeline:
 
 
 def get_ready_pipeline(request: Request) -> Pipeline:
-    if not request.app.state.ready.is_set():
-        error = request.app.state.startup_error
+    pipe: Pipeline = request.app.state.pipeline
+    if not pipe.ready.is_set():
+        error = pipe.startup_error
         detail = f"the service could not start: {error}" if error else "the index is loading; try again in a few seconds"
         raise HTTPException(HTTPStatus.SERVICE_UNAVAILABLE, detail=detail)
     return request.app.state.pipeline

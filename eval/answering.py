@@ -9,23 +9,22 @@ from eval.retrieval import build
 from eval.retrieval import squad as retrieval_squad
 from qa.normalize import best_over_golds
 from qa.pipeline import Pipeline
+from qa.schema import AskRequest
 from qa.settings import Settings
 
 
 def answer_squad(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
     """Open-corpus SQuAD: the answer is forced (threshold 0) and abstentions counted apart."""
     threshold = pipe.reader.calibration.threshold
-    pipe.settings.no_answer_threshold = 0.0
     em = f1 = abstained = 0.0
     retrieve_ms, read_ms = [], []
     for q in qs:
-        r = pipe.ask(q["question"])
+        r = pipe.ask(AskRequest(question=q["question"]), threshold=0.0)
         e, f = best_over_golds(r.answer or "", q["answers"])
         em, f1 = em + e, f1 + f
         abstained += r.score < threshold
         retrieve_ms.append(r.timings_ms["retrieve"])
         read_ms.append(r.timings_ms["read"])
-    pipe.settings.no_answer_threshold = None
     n = len(qs)
     return {"questions": n, "em": 100 * em / n, "f1": 100 * f1 / n, "would_abstain": 100 * abstained / n, "retrieve_ms": sum(retrieve_ms) / n, "read_ms": sum(read_ms) / n}
 
@@ -34,7 +33,7 @@ def answer_squad_v2(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
     """SQuAD v2.0 scoring with the product's own abstention: "not found" is the empty answer."""
     has_em, has_f1, no_acc = [], [], []
     for q in qs:
-        r = pipe.ask(q["question"])
+        r = pipe.ask(AskRequest(question=q["question"]))
         if q["is_impossible"]:
             no_acc.append(1.0 if r.answer is None else 0.0)
         else:
@@ -50,7 +49,7 @@ def seed_dev(pipe: Pipeline) -> tuple[dict[str, float], list[str]]:
     right = rejected = answerable = 0
     lines = []
     for q in read_jsonl(SEED_DEV):
-        r = pipe.ask(q["question"])
+        r = pipe.ask(AskRequest(question=q["question"]))
         if q["answerable"]:
             answerable += 1
             ok = r.answer is not None and best_over_golds(r.answer, q["answers"])[0] == 1.0

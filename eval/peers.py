@@ -14,6 +14,7 @@ from eval.common import CORES, Section, dataset, pct, sample
 from index.embed import model_path as embedder_path
 from qa.normalize import best_over_golds
 from qa.read import PACKAGED_READER
+from qa.schema import AskRequest
 
 N_PARAGRAPHS = 300
 N_QUESTIONS = 200
@@ -38,11 +39,11 @@ def run_ours(paragraphs, qs, work: Path, reader_path: Path | None) -> dict[str, 
     from eval.answering import build
 
     pipe, _ = build(work / "peers-ours", paragraphs, reader_path)
-    pipe.settings.no_answer_threshold = 0.0  # peers always answer: compare like with like
     answers, lat = [], []
     for q in qs:
         t = time.perf_counter()
-        answers.append(pipe.ask(q["question"]).answer)
+        # Peers always answer: compare like with like (threshold 0).
+        answers.append(pipe.ask(AskRequest(question=q["question"]), threshold=0.0).answer)
         lat.append(1000 * (time.perf_counter() - t))
     return _score(answers, lat, qs)
 

@@ -6,6 +6,11 @@ import hashlib
 from dataclasses import dataclass, field
 
 
+def normalize_newlines(text: str) -> str:
+    """One newline convention, so offsets mean the same whatever platform wrote the text."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 @dataclass(frozen=True)
 class Document:
     """One article. `text` is the exact text every character offset refers to."""

@@ -15,11 +15,12 @@ from index.store import Store
 log = logging.getLogger(__name__)
 
 
-def _tokenize(texts: list[str]):
+def tokenize(texts: list[str], *, return_ids: bool = True):
+    """The one keyword tokenisation (English stop words, Snowball stems): the index, training and calibration share it."""
     import bm25s
     import Stemmer
 
-    return bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False)
+    return bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), return_ids=return_ids, show_progress=False)
 
 
 class KeywordIndex:
@@ -79,7 +80,7 @@ class KeywordIndex:
         retriever = None
         if ids:
             retriever = bm25s.BM25()
-            retriever.index(_tokenize(texts), show_progress=False)
+            retriever.index(tokenize(texts), show_progress=False)
         self._ids, self._meta, self._retriever = ids, metas, retriever
         self._generation = generation
         if self.cache_dir is not None:
@@ -110,7 +111,7 @@ class KeywordIndex:
         retriever, ids = self._retriever, self._ids
         if retriever is None or not ids:
             return []
-        tokens = _tokenize([query])
+        tokens = tokenize([query])
         if not tokens.ids or not tokens.ids[0]:
             return []
         k = min(k, len(ids))

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.documents import Document
+from index.documents import Document, normalize_newlines
 from index.ids import InvalidId, check_given, derive
 
 SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
@@ -31,8 +31,7 @@ def _decode(data: bytes, source: str) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise LoadError(f"{source}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-    # One newline convention, so offsets mean the same on every platform.
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return normalize_newlines(text)
 
 
 def _title_and_text(text: str) -> tuple[str, str]:
@@ -126,7 +125,7 @@ def from_record(record: dict, source: str) -> Document:
         doc_id = check_given(str(raw_id))
     except InvalidId as exc:
         raise LoadError(f"{source}: record {raw_id!r}: {exc}") from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = normalize_newlines(text)
     published = record.get("published") or record.get("publish_date")
     metadata = {
         k: v

@@ -17,7 +17,7 @@ from qa import __version__
 from qa.answer import assemble
 from qa.read import Reader
 from qa.retrieve import Filters, Retriever
-from qa.schema import AskFilters, AskResponse, Health
+from qa.schema import AskRequest, AskResponse, Health
 from qa.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ class Pipeline:
         self._init_lock = threading.Lock()
         self._warm = False
         self._sample_pending = False
+        self.ready = threading.Event()
+        self.startup_error: str | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     def open_store(self) -> Store:
@@ -74,6 +76,24 @@ class Pipeline:
         self.reader.warm_up()
         self._keywords.refresh()
         self._warm = True
+
+    def start(self) -> None:
+        """Load the models and fill an empty index with the sample; the outcome is `status`."""
+        try:
+            self.warm_up()
+            if self.ensure_sample_corpus():
+                log.info("empty index: ingested the bundled sample articles")
+            self.ready.set()
+            log.info("ready: %s", self.health().model_dump())
+        except Exception as exc:  # noqa: BLE001 - reported by `status` and as 503s, not a crash
+            self.startup_error = str(exc)
+            log.error("startup failed: %s", exc)
+
+    @property
+    def status(self) -> str:
+        if self.ready.is_set():
+            return "ok"
+        return "error" if self.startup_error else "loading"
 
     @property
     def store(self) -> Store:
@@ -120,7 +140,7 @@ class Pipeline:
     def health(self) -> Health:
         docs, chunks = self.store.count()
         return Health(
-            status="ok",
+            status=self.status,
             documents=docs,
             chunks=chunks,
             store=f"{self.store.mode} chroma" + (f" at {self.settings.chroma_url}" if self.settings.chroma_url else ""),
@@ -130,10 +150,12 @@ class Pipeline:
         )
 
     # -- questions ---------------------------------------------------------------------
-    def ask(self, question: str, top_k: int | None = None, filters: AskFilters | None = None) -> AskResponse:
+    def ask(self, request: AskRequest, *, threshold: float | None = None) -> AskResponse:
+        """Answer one validated request. `threshold` overrides abstention (evaluation forces answers with 0)."""
         t0 = time.perf_counter()
-        k = top_k or self.settings.top_k
-        f = Filters(**filters.model_dump()) if filters else None
+        question = request.question
+        k = request.top_k or self.settings.top_k
+        f = Filters(**request.filters.model_dump()) if request.filters else None
         # Model work is bounded: extra requests queue here instead of piling onto the CPU.
         if not self._models.acquire(timeout=self.settings.read_timeout_s):
             raise Busy("the service is busy; try again shortly")
@@ -158,7 +180,7 @@ class Pipeline:
             reading.spans,
             documents,
             self.reader.calibration,
-            threshold=self.settings.no_answer_threshold,
+            threshold=self.settings.no_answer_threshold if threshold is None else threshold,
             alternative_ratio=self.settings.alternative_ratio,
             margin_at=reading.margin_at,
         )

@@ -20,7 +20,7 @@ PACKAGED_READER = Path(__file__).parent / "models" / "reader"
 class Calibration:
     """Maps a span's logit margin over the null answer to a probability-like score.
 
-    Fitted on held-out questions read against retrieved passages (see `qa.calibrate`),
+    Fitted on held-out questions read against retrieved passages (see `training.calibrate`),
     so a threshold on the score means the same for every question and passage.
     """
 
@@ -174,7 +174,7 @@ class Reader:
         if cache.exists():
             return cache
         try:
-            from qa.export_reader import derive_int8_onnx
+            from qa.onnx_graph import derive_int8_onnx
 
             derive_int8_onnx(self.model_dir, cache)
         except Exception as exc:  # noqa: BLE001 - fall back to torch rather than fail to answer

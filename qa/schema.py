@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from index.ids import MAX_ID_CHARS, InvalidId, check_given
+from index.store import StoredDocument
 
 MAX_QUESTION_CHARS = 1000
 MAX_TOP_K = 20  # the one limit on passages read per question: schema, CLI and API alike
@@ -100,10 +101,18 @@ class DocumentSummary(BaseModel):
     chunks: int
     content_hash: str
 
+    @classmethod
+    def of(cls, d: StoredDocument) -> DocumentSummary:
+        return cls(doc_id=d.doc_id, title=d.title, source=d.source, published=d.published, chunks=d.chunks, content_hash=d.content_hash)
+
 
 class DocumentOut(DocumentSummary):
     text: str
     metadata: dict = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, d: StoredDocument) -> DocumentOut:
+        return cls(**DocumentSummary.of(d).model_dump(), text=d.text, metadata=d.metadata)
 
 
 class DocumentIn(BaseModel):

@@ -239,20 +239,21 @@ def test_no_secret_in_logs(tmp_path: Path) -> None:
 def test_restart_corrupt_bm25_and_incompatible_store(tmp_path: Path) -> None:
     from index.store import IncompatibleStore, Store
     from qa.pipeline import Pipeline
+    from qa.schema import AskRequest
     from qa.settings import Settings
 
     data = tmp_path / "data"
     pipe = Pipeline(Settings(data_dir=data))
     pipe.warm_up()
     pipe.ensure_sample_corpus()
-    before = pipe.ask("When was the first joint exercise?")
+    before = pipe.ask(AskRequest(question="When was the first joint exercise?"))
     del pipe
 
     # Damage the derived keyword index: it is rebuilt from the store.
     (data / "bm25" / "chunks.json").write_text("{not json")
     pipe = Pipeline(Settings(data_dir=data))
     pipe.warm_up()
-    after = pipe.ask("When was the first joint exercise?")
+    after = pipe.ask(AskRequest(question="When was the first joint exercise?"))
     assert after.answer == before.answer and len(pipe.list_documents()) == 5
     json.loads((data / "bm25" / "chunks.json").read_text())
     import shutil
@@ -260,7 +261,7 @@ def test_restart_corrupt_bm25_and_incompatible_store(tmp_path: Path) -> None:
     shutil.rmtree(data / "bm25")
     pipe = Pipeline(Settings(data_dir=data))
     pipe.warm_up()
-    assert pipe.ask("When was the first joint exercise?").answer == before.answer
+    assert pipe.ask(AskRequest(question="When was the first joint exercise?")).answer == before.answer
 
     other = tmp_path / "other"
     Store(other, None, "some-other-embedder", 768)

@@ -23,6 +23,6 @@ router = APIRouter(prefix="/ask", tags=["ask"])
 async def ask(body: AskRequest, pipe: ReadyPipelineDep) -> AskResponse:
     """Answer a question with the exact words of the articles and where they stand."""
     try:
-        return await run_in_threadpool(pipe.ask, body.question, body.top_k, body.filters)
+        return await run_in_threadpool(pipe.ask, body)
     except Busy as exc:
         raise HTTPException(HTTPStatus.SERVICE_UNAVAILABLE, detail=str(exc)) from None

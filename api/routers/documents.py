@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 
 from api.deps import PipelineDep, SettingsDep, require_write_key
 from api.guard import WRITE_REFUSALS
-from index.documents import Document
+from index.documents import Document, normalize_newlines
 from index.ids import derive
 from index.load import LoadError, from_bytes
 from index.ids import MAX_ID_CHARS
@@ -42,14 +42,10 @@ _UPLOAD_SCHEMA = {
 }
 
 
-def _summary(d) -> DocumentSummary:
-    return DocumentSummary(doc_id=d.doc_id, title=d.title, source=d.source, published=d.published, chunks=d.chunks, content_hash=d.content_hash)
-
-
 @router.get("", response_model=list[DocumentSummary])
 async def list_documents(pipe: PipelineDep) -> list[DocumentSummary]:
     """Every indexed article (without its text)."""
-    return [_summary(d) for d in await run_in_threadpool(pipe.list_documents)]
+    return [DocumentSummary.of(d) for d in await run_in_threadpool(pipe.list_documents)]
 
 
 @router.get("/{doc_id:path}", response_model=DocumentOut, responses={404: {"description": "No such document"}})
@@ -58,7 +54,7 @@ async def get_document(doc_id: DocId, pipe: PipelineDep) -> DocumentOut:
     d = await run_in_threadpool(pipe.get_document, doc_id)
     if d is None:
         raise HTTPException(HTTPStatus.NOT_FOUND, detail=f"no document {doc_id!r}")
-    return DocumentOut(**_summary(d).model_dump(), text=d.text, metadata=d.metadata)
+    return DocumentOut.of(d)
 
 
 async def _documents_from_request(request: Request, limit: int) -> list[Document]:
@@ -74,7 +70,7 @@ async def _documents_from_request(request: Request, limit: int) -> list[Document
             doc = DocumentIn.model_validate_json(raw)
         except ValidationError as exc:
             raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=exc.errors(include_url=False, include_context=False, include_input=False)) from None
-        text = doc.text.replace("\r\n", "\n").replace("\r", "\n")
+        text = normalize_newlines(doc.text)
         doc_id = doc.doc_id or derive(doc.title, from_title=True)
         return [
             Document(

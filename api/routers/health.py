@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import PipelineDep
@@ -12,9 +12,6 @@ router = APIRouter(prefix="/health", tags=["health"])
 
 
 @router.get("", response_model=Health)
-async def health(pipe: PipelineDep, request: Request) -> Health:
+async def health(pipe: PipelineDep) -> Health:
     """Liveness and what is loaded; `status` is `loading` until the models are ready."""
-    h = await run_in_threadpool(pipe.health)
-    if not request.app.state.ready.is_set():
-        h.status = "error" if request.app.state.startup_error else "loading"
-    return h
+    return await run_in_threadpool(pipe.health)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.keyword import tokenize
 from qa.normalize import best_over_golds
 from qa.read import PACKAGED_READER, Reader
 
@@ -33,15 +34,13 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 50) -> tuple[float, 
 
 def build_cases(holdout: list[dict], n: int, seed: int = 0) -> list[tuple[dict, list[str], bool]]:
     import bm25s
-    import Stemmer
 
     contexts = list(dict.fromkeys(q["context"] for q in holdout))
-    stemmer = Stemmer.Stemmer("english")
     bm25 = bm25s.BM25()
-    bm25.index(bm25s.tokenize(contexts, stopwords="en", stemmer=stemmer, show_progress=False), show_progress=False)
+    bm25.index(tokenize(contexts), show_progress=False)
     rng = random.Random(seed)
     sample = rng.sample(holdout, min(n, len(holdout)))
-    tokens = bm25s.tokenize([q["question"] for q in sample], stopwords="en", stemmer=stemmer, show_progress=False)
+    tokens = tokenize([q["question"] for q in sample])
     found, _ = bm25.retrieve(tokens, k=min(12, len(contexts)), show_progress=False, n_threads=1)
     cases = []
     for q, row in zip(sample, found):

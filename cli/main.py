@@ -189,7 +189,7 @@ def ask(
         pipe = _pipeline()
         if pipe.ensure_sample_corpus():
             err.print(f"The index was empty: ingested the bundled sample articles ({_count(pipe.store.count()[0], 'document')}).")
-        resp = pipe.ask(request.question, request.top_k, request.filters)
+        resp = pipe.ask(request)
     if as_json:
         sys.stdout.write(resp.model_dump_json(indent=2) + "\n")
     else:
@@ -264,15 +264,11 @@ def docs_list(as_json: Annotated[bool, typer.Option("--json", help="Print the li
 
     docs = _pipeline().list_documents()
     if as_json:
-        sys.stdout.write(json.dumps([DocumentSummary(**_summary(d)).model_dump() for d in docs], indent=2) + "\n")
+        sys.stdout.write(json.dumps([DocumentSummary.of(d).model_dump() for d in docs], indent=2) + "\n")
         return
     for d in docs:
         out.print(f"{d.doc_id}\t{d.published or '-'}\t{_count(d.chunks, 'chunk')}\t{d.title}", markup=False)
     err.print(_count(len(docs), "document"))
-
-
-def _summary(d) -> dict:
-    return {"doc_id": d.doc_id, "title": d.title, "source": d.source, "published": d.published, "chunks": d.chunks, "content_hash": d.content_hash}
 
 
 @docs_app.command("show", cls=_Command)
@@ -283,7 +279,7 @@ def docs_show(doc_id: str, as_json: Annotated[bool, typer.Option("--json", help=
     d = _pipeline().get_document(doc_id)
     if d is None:
         fail(f"no document {doc_id!r}", EXIT_NOT_FOUND)
-    obj = DocumentOut(**_summary(d), text=d.text, metadata=d.metadata)
+    obj = DocumentOut.of(d)
     if as_json:
         sys.stdout.write(obj.model_dump_json(indent=2) + "\n")
     else:
@@ -303,7 +299,7 @@ def docs_delete(doc_id: str) -> None:
 @app.command("train-reader", cls=_Command, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def train_reader(ctx: typer.Context) -> None:
     """Train the extractive reader (all options: qa train-reader --help)."""
-    from qa.train_reader import main
+    from training.train_reader import main
 
     main(ctx.args)
 
@@ -311,7 +307,7 @@ def train_reader(ctx: typer.Context) -> None:
 @app.command("export-reader", cls=_Command, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def export_reader(ctx: typer.Context) -> None:
     """Export trained weights into the package (qa export-reader --help)."""
-    from qa.export_reader import main
+    from training.export_reader import main
 
     main(ctx.args)
 
@@ -319,7 +315,7 @@ def export_reader(ctx: typer.Context) -> None:
 @app.command("calibrate", cls=_Command, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def calibrate(ctx: typer.Context) -> None:
     """Fit the reader's score calibration and no-answer threshold on held-out data."""
-    from qa.calibrate import main
+    from training.calibrate import main
 
     main(ctx.args)
 

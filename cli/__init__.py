@@ -1,0 +1,1 @@
+"""The `qa` command line: a thin shell over `qa.pipeline.Pipeline`."""
