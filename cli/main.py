@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.text import Text
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
-from qa.schema import AskFilters, AskRequest, AskResponse
+from qa.schema import AskFilters, AskRequest, AskResponse, Citation
 
 
 def _plain_metavars(params: Sequence[Any]) -> None:
@@ -113,17 +113,13 @@ def _pipeline():
     return pipe
 
 
-def _answer_sentence(citation) -> Text:
-    """The sentence around the answer inside the passage, with the answer highlighted."""
-    from qa.excerpt import excerpt
-
-    passage = citation.passage
-    a = citation.answer_start - citation.passage_start
-    b = citation.answer_end - citation.passage_start
-    ex = excerpt(passage, a, b)
-    text = Text(("…" if ex.cut_before else "") + passage[ex.start : a])
-    text.append(passage[a:b], style="bold black on yellow")
-    text.append(passage[b : ex.end] + ("…" if ex.cut_after else ""))
+def _answer_sentence(c: Citation) -> Text:
+    """The excerpt the core chose around the answer, with the answer highlighted; … marks passage text left out."""
+    s, e = c.excerpt_start - c.passage_start, c.excerpt_end - c.passage_start
+    a, b = c.answer_start - c.passage_start, c.answer_end - c.passage_start
+    text = Text(("…" if s > 0 else "") + c.passage[s:a])
+    text.append(c.passage[a:b], style="bold black on yellow")
+    text.append(c.passage[b:e] + ("…" if e < len(c.passage) else ""))
     return text
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from index.store import StoredDocument
+from qa.excerpt import excerpt
 from qa.normalize import normalize_answer
 from qa.read import Calibration, Span
 from qa.retrieve import Passage
@@ -72,8 +73,14 @@ class _Group:
             if f.value < threshold:
                 break
             if not any(_overlaps(f.citation, k) for k in kept):
-                kept.append(f.citation)
+                kept.append(_with_excerpt(f.citation))
         return kept
+
+
+def _with_excerpt(c: Citation) -> Citation:
+    """The citation with the words every shell shows around its answer (computed once, here)."""
+    ex = excerpt(c.passage, c.answer_start - c.passage_start, c.answer_end - c.passage_start)
+    return c.model_copy(update={"excerpt_start": c.passage_start + ex.start, "excerpt_end": c.passage_start + ex.end})
 
 
 def _cite(group: _Group, doc: StoredDocument, passage: Passage, a: int, b: int, margin: float, calibration: Calibration) -> None:
@@ -97,6 +104,94 @@ def _cite(group: _Group, doc: StoredDocument, passage: Passage, a: int, b: int, 
     group.found.append(_Found(citation, value))
 
 
+def _group(
+    passages: list[Passage], spans: list[Span], documents: dict[str, StoredDocument], calibration: Calibration
+) -> dict[str, _Group]:
+    """Spans with the same SQuAD-normalised words become one answer, citing each place."""
+    groups: dict[str, _Group] = {}
+    for span in sorted(spans, key=lambda s: s.margin, reverse=True):
+        key = normalize_answer(span.text)
+        passage = passages[span.passage]
+        doc = documents.get(passage.doc_id)
+        if not key or doc is None:
+            continue  # punctuation-only spans, or a document deleted since retrieval
+        a, b = passage.start + span.start, passage.start + span.end
+        group = groups.setdefault(key, _Group(key, span.margin, span.text))
+        _cite(group, doc, passage, a, b, span.margin, calibration)
+    return groups
+
+
+def _cite_mentions(
+    groups: dict[str, _Group],
+    passages: list[Passage],
+    documents: dict[str, StoredDocument],
+    margin_at: Callable[[int, int, int], float | None],
+    calibration: Calibration,
+) -> None:
+    """Every other mention of an answer's words that the reader also scores as an answer."""
+    for group in groups.values():
+        pattern = re.compile(r"(?<!\w)" + re.escape(group.text) + r"(?!\w)", re.IGNORECASE)
+        for i, passage in enumerate(passages):
+            doc = documents.get(passage.doc_id)
+            if doc is None:
+                continue
+            for m in pattern.finditer(passage.text):
+                a, b = passage.start + m.start(), passage.start + m.end()
+                if (doc.doc_id, a, b) in group.seen:
+                    continue
+                margin = margin_at(i, m.start(), m.end())
+                if margin is not None and margin > 0:
+                    _cite(group, doc, passage, a, b, margin, calibration)
+
+
+def _prefer(ranked: list[_Group], threshold: float, calibration: Calibration) -> _Group:
+    """The best answer, or a shorter reading inside it the articles agree on as much.
+
+    "September" in "Last year in the month of September" is preferred when the reader scores
+    it almost as high and at least as many articles give it: the extra words add nothing the
+    articles agree on. The shorter reading must clear the threshold itself, or the answer
+    would be given with no citation at or above it.
+    """
+    best = ranked[0]
+    nested = [
+        g for g in ranked[1:]
+        if f" {g.key} " in f" {best.key} "
+        and best.margin - g.margin <= NESTED_MARGIN
+        and len(g.article_margin) >= len(best.article_margin)
+        and calibration(g.margin) >= threshold
+    ]
+    return max(nested, key=lambda g: (len(g.article_margin), g.support)) if nested else best
+
+
+def _alternatives(
+    ranked: list[_Group], best: _Group, documents: dict[str, StoredDocument], calibration: Calibration,
+    threshold: float, alternative_ratio: float, max_alternatives: int,
+) -> list[Alternative]:
+    """Different answers from other articles that score close to the best one."""
+    best_score = calibration(best.margin)
+    alternatives: list[Alternative] = []
+    chosen = [best.key]
+    for g in ranked:
+        if g is best:
+            continue
+        score = calibration(g.margin)
+        if score < threshold or score < alternative_ratio * best_score:
+            continue
+        if any(g.key in k or k in g.key for k in chosen):
+            continue  # a longer or shorter reading of an answer already shown, not a disagreement
+        if not g.docs - best.docs:
+            continue  # another span of the same articles: a weaker reading, not articles disagreeing
+        chosen.append(g.key)
+        citations = g.citations(threshold)
+        first = citations[0]
+        alternatives.append(
+            Alternative(answer=documents[first.doc_id].text[first.answer_start : first.answer_end], score=round(score, 4), citations=citations)
+        )
+        if len(alternatives) >= max_alternatives:
+            break
+    return alternatives
+
+
 def assemble(
     question: str,
     passages: list[Passage],
@@ -109,7 +204,7 @@ def assemble(
     max_alternatives: int = 3,
     margin_at: Callable[[int, int, int], float | None] | None = None,
 ) -> AskResponse:
-    """Merge identical answers (SQuAD-normalised) across passages and articles.
+    """Reader spans → one cited, calibrated answer (or none): group, cite, prefer, pick alternatives.
 
     Each answer cites the places it was found, best first, with offsets into the stored
     document: one per passage, each scoring at or above the threshold (`_Group.citations`).
@@ -117,82 +212,22 @@ def assemble(
     the calibration turns it into a score in [0, 1].
     """
     threshold = calibration.threshold if threshold is None else threshold
-    groups: dict[str, _Group] = {}
-    for span in sorted(spans, key=lambda s: s.margin, reverse=True):
-        key = normalize_answer(span.text)
-        passage = passages[span.passage]
-        doc = documents.get(passage.doc_id)
-        if not key or doc is None:
-            continue  # punctuation-only spans, or a document deleted since retrieval
-        a, b = passage.start + span.start, passage.start + span.end
-        group = groups.setdefault(key, _Group(key, span.margin, span.text))
-        _cite(group, doc, passage, a, b, span.margin, calibration)
+    groups = _group(passages, spans, documents, calibration)
     if margin_at is not None:
-        for group in groups.values():
-            pattern = re.compile(r"(?<!\w)" + re.escape(group.text) + r"(?!\w)", re.IGNORECASE)
-            for i, passage in enumerate(passages):
-                doc = documents.get(passage.doc_id)
-                if doc is None:
-                    continue
-                for m in pattern.finditer(passage.text):
-                    a, b = passage.start + m.start(), passage.start + m.end()
-                    if (doc.doc_id, a, b) in group.seen:
-                        continue
-                    margin = margin_at(i, m.start(), m.end())
-                    if margin is not None and margin > 0:
-                        _cite(group, doc, passage, a, b, margin, calibration)
+        _cite_mentions(groups, passages, documents, margin_at, calibration)
     ranked = sorted(groups.values(), key=lambda g: g.margin, reverse=True)
     if not ranked or calibration(ranked[0].margin) < threshold:
         best_score = calibration(ranked[0].margin) if ranked else 0.0
         return AskResponse(question=question, answer=None, score=round(best_score, 4), citations=[], threshold=threshold)
-    best = ranked[0]
-    # A shorter reading inside the best one ("September" in "Last year in the month of
-    # September") is preferred when the reader scores it almost as high and at least as many
-    # articles give it: the extra words add nothing the articles agree on.
-    nested = [
-        g for g in ranked[1:]
-        if f" {g.key} " in f" {best.key} "
-        and best.margin - g.margin <= NESTED_MARGIN
-        and len(g.article_margin) >= len(best.article_margin)
-        # The shorter reading becomes the answer: it must clear the threshold itself, or
-        # the answer would be given with no citation at or above it.
-        and calibration(g.margin) >= threshold
-    ]
-    if nested:
-        best = max(nested, key=lambda g: (len(g.article_margin), g.support))
-    best_score = calibration(best.margin)
+    best = _prefer(ranked, threshold, calibration)
     citations = best.citations(threshold)
     first = citations[0]  # never empty: the group's best span scores at or above the threshold
-    answer_text = documents[first.doc_id].text[first.answer_start : first.answer_end]
-    alternatives = []
-    chosen = [best.key]
-    best_docs = best.docs
-    for g in ranked[1:]:
-        score = calibration(g.margin)
-        if score < threshold or score < alternative_ratio * best_score:
-            continue
-        if any(g.key in k or k in g.key for k in chosen):
-            continue  # a longer or shorter reading of an answer already shown, not a disagreement
-        if not g.docs - best_docs:
-            continue  # another span of the same articles: a weaker reading, not articles disagreeing
-        chosen.append(g.key)
-        alt_citations = g.citations(threshold)
-        first_alt = alt_citations[0]
-        alternatives.append(
-            Alternative(
-                answer=documents[first_alt.doc_id].text[first_alt.answer_start : first_alt.answer_end],
-                score=round(score, 4),
-                citations=alt_citations,
-            )
-        )
-        if len(alternatives) >= max_alternatives:
-            break
     return AskResponse(
         question=question,
-        answer=answer_text,
-        score=round(best_score, 4),
+        answer=documents[first.doc_id].text[first.answer_start : first.answer_end],
+        score=round(calibration(best.margin), 4),
         citations=citations,
-        alternatives=alternatives,
+        alternatives=_alternatives(ranked, best, documents, calibration, threshold, alternative_ratio, max_alternatives),
         articles=len({c.doc_id for c in citations}),  # the articles listed, not every weak mention
         threshold=threshold,
     )

@@ -74,6 +74,8 @@ class Citation(BaseModel):
     answer_start: int
     answer_end: int
     score: float
+    excerpt_start: int | None = Field(None, description="The words to show around the answer (its sentence, trimmed at word boundaries): `text[excerpt_start:excerpt_end]`, inside the passage.")
+    excerpt_end: int | None = None
 
 
 class Alternative(BaseModel):

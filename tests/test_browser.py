@@ -128,6 +128,13 @@ def test_answer_with_highlighted_citations(page, artifacts) -> None:
     marks = turn.locator(".citation mark")
     assert marks.count() >= 1 and all(marks.nth(i).inner_text() == "September" for i in range(marks.count()))
     assert "found in" in turn.locator(".confidence").inner_text()
+    # The page shows exactly the excerpt the server chose (the CLI prints the same words).
+    data = page.evaluate("""async () => (await fetch('/ask', {method: 'POST', headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({question: 'When was the first joint exercise?'})})).json()""")
+    c = data["citations"][0]
+    s, e = c["excerpt_start"] - c["passage_start"], c["excerpt_end"] - c["passage_start"]
+    expected = ("… " if s > 0 else "") + c["passage"][s:e] + (" …" if e < len(c["passage"]) else "")
+    assert " ".join(turn.locator(".citation .passage").first.inner_text().split()) == " ".join(expected.split())
 
     # The article opens with the answer highlighted in place.
     turn.locator(".citation button").first.click()

@@ -21,6 +21,8 @@ def _check_citations(client: httpx.Client, resp: dict) -> None:
             doc = client.get(f"/documents/{c['doc_id']}").json()
             assert doc["text"][c["passage_start"] : c["passage_end"]] == c["passage"]
             assert c["passage_start"] <= c["answer_start"] < c["answer_end"] <= c["passage_end"]
+            # The words every shell shows around the answer come with the citation.
+            assert c["passage_start"] <= c["excerpt_start"] <= c["answer_start"] < c["answer_end"] <= c["excerpt_end"] <= c["passage_end"]
             if i == 0:
                 assert doc["text"][c["answer_start"] : c["answer_end"]] == answer
 

@@ -46,13 +46,12 @@ function highlighted(full, start, end) {
   return frag;
 }
 
-// The part of a passage around the answer, cut at spaces, so a source reads at a glance.
-const CONTEXT_CHARS = 220;
-function excerpt(passage, start, end) {
-  let from = Math.max(0, start - CONTEXT_CHARS);
-  let to = Math.min(passage.length, end + CONTEXT_CHARS);
-  if (from > 0) { const sp = passage.indexOf(" ", from); if (sp !== -1 && sp < start) from = sp + 1; }
-  if (to < passage.length) { const sp = passage.lastIndexOf(" ", to); if (sp > end) to = sp; }
+// The words around the answer that the server chose (the same the CLI prints); "…" marks
+// passage text left out.
+function excerpt(c) {
+  const passage = c.passage;
+  const from = c.excerpt_start - c.passage_start, to = c.excerpt_end - c.passage_start;
+  const start = c.answer_start - c.passage_start, end = c.answer_end - c.passage_start;
   const frag = document.createDocumentFragment();
   if (from > 0) frag.append(document.createTextNode("… "));
   frag.append(highlighted(passage.slice(from, to), start - from, end - from));
@@ -65,7 +64,7 @@ function citationNode(c, i) {
   const open = el("button", { class: "link", type: "button", "aria-label": `Open the article “${c.title}” at the answer` }, "Open the article at this spot");
   open.addEventListener("click", () => openArticle(c.doc_id, c.answer_start, c.answer_end, open));
   const passage = el("p", { class: "passage" });
-  passage.append(excerpt(c.passage, c.answer_start - c.passage_start, c.answer_end - c.passage_start));
+  passage.append(excerpt(c));
   return el("li", { class: "citation", "data-doc-id": c.doc_id },
     el("h3", {}, `${i + 1}. ${c.title}`),
     el("p", { class: "meta" }, `${c.source}${date} · score ${c.score.toFixed(2)}`),
