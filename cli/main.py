@@ -6,92 +6,21 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.text import Text
-from typer.core import TyperArgument, TyperCommand, TyperGroup
 
-from qa.schema import AskFilters, AskRequest, AskResponse, Citation
-
-
-def _plain_metavars(params: Sequence[Any]) -> None:
-    """Help in the usual CLI style: a flag takes no value, so none is shown (typer would
-    print `<bool>`); other parameters show their name in capitals unless they set one."""
-    for param in params:
-        if param.metavar is not None:
-            continue
-        param.metavar = "" if getattr(param, "is_flag", False) else param.name.upper()
-
-
-class _Usage:
-    """Shared by commands and groups: plain metavars, and a usage line in click's style."""
-
-    def get_help_option(self, ctx: typer.Context) -> Any:
-        option = super().get_help_option(ctx)  # type: ignore[misc]
-        if option is not None:
-            _plain_metavars([option])
-        return option
-
-    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
-        # Typer writes a required argument as `{question}`; a usage line reads `QUESTION`,
-        # an optional one `[NAME]`, and one that takes several values `NAME...`.
-        pieces = [self.options_metavar] if self.options_metavar else []  # type: ignore[attr-defined]
-        for param in self.get_params(ctx):  # type: ignore[attr-defined]
-            if isinstance(param, TyperArgument):
-                name = param.metavar or param.name.upper()
-                pieces.append((name if param.required else f"[{name}]") + ("..." if param.nargs != 1 else ""))
-            else:
-                pieces.extend(param.get_usage_pieces(ctx))
-        if isinstance(self, TyperGroup):
-            pieces.append(self.subcommand_metavar)
-        return pieces
-
-
-class _Command(_Usage, TyperCommand):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _plain_metavars(self.params)
-
-
-class _Group(_Usage, TyperGroup):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _plain_metavars(self.params)
+from cli.help import _Command, _Group
+from cli.output import EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_PARTIAL, EXIT_UNAVAILABLE, count, err, fail, out, print_answer, validation_message
+from qa.schema import AskFilters, AskRequest, AskResponse
 
 
 app = typer.Typer(cls=_Group, add_completion=False, no_args_is_help=True, help="Answer questions from your articles, with the exact words and their sources.")
 docs_app = typer.Typer(cls=_Group, no_args_is_help=True, help="List, show and delete indexed documents.")
 app.add_typer(docs_app, name="docs")
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-EXIT_BAD_INPUT = 2
-EXIT_UNAVAILABLE = 3
-EXIT_NOT_FOUND = 4
-EXIT_PARTIAL = 1
-
-
-def _count(n: int, noun: str) -> str:
-    """`1 document`, `2 documents`."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
-    err.print(f"error: {message}", markup=False)
-    raise typer.Exit(code)
-
-
-def _validation_message(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-    msg = first.get("msg", "invalid input").removeprefix("Value error, ")
-    return f"{where}: {msg}" if where else msg
 
 
 def _pipeline():
@@ -102,7 +31,7 @@ def _pipeline():
     try:
         settings = get_settings()
     except ValidationError as exc:
-        fail(f"bad setting: {_validation_message(exc)}")
+        fail(f"bad setting: {validation_message(exc)}")
     pipe = Pipeline(settings)
     try:
         pipe.open_store()
@@ -112,34 +41,6 @@ def _pipeline():
         fail(f"can't open the store: {exc}", EXIT_UNAVAILABLE)
     return pipe
 
-
-def _answer_sentence(c: Citation) -> Text:
-    """The excerpt the core chose around the answer, with the answer highlighted; … marks passage text left out."""
-    s, e = c.excerpt_start - c.passage_start, c.excerpt_end - c.passage_start
-    a, b = c.answer_start - c.passage_start, c.answer_end - c.passage_start
-    text = Text(("…" if s > 0 else "") + c.passage[s:a])
-    text.append(c.passage[a:b], style="bold black on yellow")
-    text.append(c.passage[b:e] + ("…" if e < len(c.passage) else ""))
-    return text
-
-
-def print_answer(resp: AskResponse) -> None:
-    if resp.answer is None:
-        out.print(Text("Not found in these documents.", style="bold"))
-        out.print(f"(best candidate scored {resp.score:.2f}, below the threshold {resp.threshold:.2f})")
-        return
-    out.print(Text(resp.answer, style="bold green"))
-    n = resp.articles
-    out.print(f"score {resp.score:.2f} · found in {n} article{'s' if n != 1 else ''}")
-    for i, c in enumerate(resp.citations, 1):
-        out.print()
-        date = f" ({c.published})" if c.published else ""
-        out.print(Text(f"[{i}] {c.title}{date} — {c.doc_id}", style="bold"))
-        out.print(_answer_sentence(c))
-    for alt in resp.alternatives:
-        out.print()
-        docs = ", ".join(dict.fromkeys(c.doc_id for c in alt.citations))
-        out.print(Text(f"Other articles say: {alt.answer} (score {alt.score:.2f}; {docs})", style="italic"))
 
 
 def _ask_remote(url: str, request: AskRequest) -> AskResponse:
@@ -178,13 +79,13 @@ def ask(
             filters = AskFilters(doc_ids=doc_id or None, source=source, published_from=published_from, published_to=published_to)
         request = AskRequest(question=question, top_k=top_k, filters=filters)
     except ValidationError as exc:
-        fail(_validation_message(exc))
+        fail(validation_message(exc))
     if url:
         resp = _ask_remote(url, request)
     else:
         pipe = _pipeline()
         if pipe.ensure_sample_corpus():
-            err.print(f"The index was empty: ingested the bundled sample articles ({_count(pipe.store.count()[0], 'document')}).")
+            err.print(f"The index was empty: ingested the bundled sample articles ({count(pipe.store.count()[0], 'document')}).")
         resp = pipe.ask(request)
     if as_json:
         sys.stdout.write(resp.model_dump_json(indent=2) + "\n")
@@ -263,8 +164,8 @@ def docs_list(as_json: Annotated[bool, typer.Option("--json", help="Print the li
         sys.stdout.write(json.dumps([DocumentSummary.of(d).model_dump() for d in docs], indent=2) + "\n")
         return
     for d in docs:
-        out.print(f"{d.doc_id}\t{d.published or '-'}\t{_count(d.chunks, 'chunk')}\t{d.title}", markup=False)
-    err.print(_count(len(docs), "document"))
+        out.print(f"{d.doc_id}\t{d.published or '-'}\t{count(d.chunks, 'chunk')}\t{d.title}", markup=False)
+    err.print(count(len(docs), "document"))
 
 
 @docs_app.command("show", cls=_Command)

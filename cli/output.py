@@ -1,0 +1,64 @@
+"""What the CLI prints: answers, one-line errors and the exit codes."""
+
+from __future__ import annotations
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.text import Text
+
+from qa.schema import AskResponse, Citation
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_BAD_INPUT = 2
+EXIT_UNAVAILABLE = 3
+EXIT_NOT_FOUND = 4
+EXIT_PARTIAL = 1
+
+
+def count(n: int, noun: str) -> str:
+    """`1 document`, `2 documents`."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    err.print(f"error: {message}", markup=False)
+    raise typer.Exit(code)
+
+
+def validation_message(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+    msg = first.get("msg", "invalid input").removeprefix("Value error, ")
+    return f"{where}: {msg}" if where else msg
+
+
+def _answer_sentence(c: Citation) -> Text:
+    """The excerpt the core chose around the answer, with the answer highlighted; … marks passage text left out."""
+    s, e = c.excerpt_start - c.passage_start, c.excerpt_end - c.passage_start
+    a, b = c.answer_start - c.passage_start, c.answer_end - c.passage_start
+    text = Text(("…" if s > 0 else "") + c.passage[s:a])
+    text.append(c.passage[a:b], style="bold black on yellow")
+    text.append(c.passage[b:e] + ("…" if e < len(c.passage) else ""))
+    return text
+
+
+def print_answer(resp: AskResponse) -> None:
+    if resp.answer is None:
+        out.print(Text("Not found in these documents.", style="bold"))
+        out.print(f"(best candidate scored {resp.score:.2f}, below the threshold {resp.threshold:.2f})")
+        return
+    out.print(Text(resp.answer, style="bold green"))
+    n = resp.articles
+    out.print(f"score {resp.score:.2f} · found in {n} article{'s' if n != 1 else ''}")
+    for i, c in enumerate(resp.citations, 1):
+        out.print()
+        date = f" ({c.published})" if c.published else ""
+        out.print(Text(f"[{i}] {c.title}{date} — {c.doc_id}", style="bold"))
+        out.print(_answer_sentence(c))
+    for alt in resp.alternatives:
+        out.print()
+        docs = ", ".join(dict.fromkeys(c.doc_id for c in alt.citations))
+        out.print(Text(f"Other articles say: {alt.answer} (score {alt.score:.2f}; {docs})", style="italic"))
