@@ -29,6 +29,7 @@ def sentence_spans(text: str) -> list[Span]:
             continue
         base = paragraph.start()
         local = 0
+        first = len(spans)
         for sent in segmenter.segment(para):
             stripped = sent.strip()
             if not stripped:
@@ -42,7 +43,25 @@ def sentence_spans(text: str) -> list[Span]:
                 break
             spans.append(Span(base + idx, base + idx + len(stripped)))
             local = idx + len(stripped)
+        _cover(text, spans, first, base + len(para) - len(para.lstrip()), base + len(para.rstrip()))
     return spans
+
+
+def _cover(text: str, spans: list[Span], first: int, start: int, end: int) -> None:
+    """Stretch one paragraph's sentences (spans[first:]) over all its visible text.
+
+    pysbd leaves out characters it can't place (a lone 'ȸ' gives no sentence at all), and a
+    chunk must never lose text: what falls between sentences joins the one before it.
+    """
+    if first == len(spans):
+        spans.append(Span(start, end))
+        return
+    spans[first] = Span(min(start, spans[first].start), spans[first].end)
+    for i in range(first, len(spans)):
+        stop = spans[i + 1].start if i + 1 < len(spans) else end
+        gap = text[spans[i].end : stop]
+        if gap.strip():
+            spans[i] = Span(spans[i].start, spans[i].end + len(gap.rstrip()))
 
 
 def _split_long(text: str, span: Span, count: Counter, limit: int) -> list[Span]:
