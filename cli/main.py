@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -14,7 +15,7 @@ from pydantic import ValidationError
 from rich.text import Text
 
 from cli.help import _Command, _Group
-from cli.output import EXIT_BAD_INPUT, EXIT_NOT_FOUND, EXIT_PARTIAL, EXIT_UNAVAILABLE, count, err, fail, out, print_answer, validation_message
+from cli.output import EXIT_BAD_INPUT, ProgressLines, EXIT_NOT_FOUND, EXIT_PARTIAL, EXIT_UNAVAILABLE, count, err, fail, out, print_answer, validation_message
 from qa.schema import AskFilters, AskRequest, AskResponse
 
 
@@ -114,7 +115,7 @@ def ingest(
     prune: Annotated[bool, typer.Option("--prune", help="Remove indexed documents that are no longer in PATHS.")] = False,
 ) -> None:
     """Index articles. Unchanged ones are skipped; changed ones replace their old chunks."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
     pipe = _pipeline()
     # Each failure is printed below as one `skipped:` line; the indexer's log line for it
@@ -122,12 +123,21 @@ def ingest(
     logging.getLogger("index.ingest").addFilter(_NotSkipped())
     # The bar is for a person watching a terminal; elsewhere (a pipe, a log) it would only
     # leave an empty line behind.
-    columns = (TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), TextColumn("{task.description}"))
+    columns = (
+        TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), TextColumn("{task.description}"),
+    )
+    # Away from a terminal (a pipe, a log, a service) a long ingest still shows it is alive.
+    periodic = ProgressLines(err, every_s=30.0) if not err.is_terminal else None
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
-        task = bar.add_task("", total=None)
+        task = bar.add_task("", total=None, rate="")
+        started = time.monotonic()
 
         def progress(done: int, total: int, name: str) -> None:
-            bar.update(task, total=total, completed=done, description=name)
+            elapsed = max(time.monotonic() - started, 1e-6)
+            bar.update(task, total=total, completed=done, description=name, rate=f"{done / elapsed:.1f} files/s")
+            if periodic:
+                periodic(done, total, elapsed)
 
         report = pipe.ingest_paths(paths, prune=prune, progress=progress)
     for failure in report.failed:

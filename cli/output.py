@@ -18,6 +18,24 @@ EXIT_NOT_FOUND = 4
 EXIT_PARTIAL = 1
 
 
+class ProgressLines:
+    """One progress line every `every_s` seconds, for output that is not a terminal."""
+
+    def __init__(self, console: Console, every_s: float):
+        self.console = console
+        self.every_s = every_s
+        self.next_at = every_s
+
+    def __call__(self, done: int, total: int, elapsed: float) -> None:
+        if elapsed < self.next_at or total <= 0:
+            return
+        self.next_at = elapsed + self.every_s
+        rate = done / elapsed
+        left = (total - done) / rate if rate > 0 else float("inf")
+        eta = f"about {left / 60:.0f} min left" if left >= 90 else f"about {left:.0f} s left"
+        self.console.print(f"progress: {done}/{total} files ({100 * done / total:.0f}%), {rate:.1f} files/s, {eta}", markup=False)
+
+
 def count(n: int, noun: str) -> str:
     """`1 document`, `2 documents`."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
