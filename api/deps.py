@@ -23,7 +23,7 @@ def get_ready_pipeline(request: Request) -> Pipeline:
         error = pipe.startup_error
         detail = f"the service could not start: {error}" if error else "the index is loading; try again in a few seconds"
         raise HTTPException(HTTPStatus.SERVICE_UNAVAILABLE, detail=detail)
-    return request.app.state.pipeline
+    return pipe
 
 
 def get_app_settings(request: Request) -> Settings:

@@ -43,6 +43,7 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+_SECURITY_NAMES = {name for name, _ in SECURITY_HEADERS} | {b"content-security-policy"}
 
 
 async def send_json(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
@@ -212,7 +213,7 @@ class Guard:
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 seen["status"] = message["status"]
-                headers = [h for h in message.get("headers", []) if h[0].lower() not in {k for k, _ in SECURITY_HEADERS}]
+                headers = [h for h in message.get("headers", []) if h[0].lower() not in _SECURITY_NAMES]
                 message = {**message, "headers": [*headers, (b"content-security-policy", csp.encode()), *SECURITY_HEADERS]}
             await send(message)
 

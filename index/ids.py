@@ -17,7 +17,7 @@ from dataclasses import dataclass
 MAX_ID_CHARS = 200
 _DERIVED_CHARS = 80
 _SUFFIX_CHARS = 8
-_SUFFIXED = re.compile(r"^(?P<base>.+)-[0-9a-f]{%d}$" % _SUFFIX_CHARS)
+_SUFFIXED = re.compile(r"^(?P<base>.+)-[0-9a-f]{%d}(?:[0-9a-f]{%d})?$" % (_SUFFIX_CHARS, _SUFFIX_CHARS))
 
 
 class InvalidId(ValueError):
@@ -31,10 +31,6 @@ class Claim:
     content_hash: str
     origin: str | None = None
     source: str = ""
-
-    def same_origin(self, origin: str, source: str) -> bool:
-        # Documents stored before origins were recorded are matched by their file name.
-        return self.origin == origin if self.origin is not None else self.source == source
 
 
 def _keep(ch: str) -> bool:
@@ -76,30 +72,49 @@ def derive(raw: str, *, from_title: bool) -> str:
     return slug or "document"
 
 
-def resolve(base: str, content_hash: str, origin: str | None, source: str, claims: Mapping[str, Claim]) -> str:
-    """The id a document with a derived id gets, given the ids already taken.
+class Catalog:
+    """The ids already taken, indexed by origin, so resolving one id costs lookups, not a scan."""
 
-    Same content under the base id or one of its suffixed forms: that id (unchanged).
-    Same origin (the same file ingested again): that id (an update). Otherwise the base id
-    if free, else the base id with a hash of the content.
-    """
-    family = [base] + sorted(i for i in claims if (m := _SUFFIXED.match(i)) and m.group("base") == base)
-    taken = [i for i in family if i in claims]
-    for i in taken:
-        if claims[i].content_hash == content_hash:
-            return i
-    if origin is not None:
-        for i in taken:
-            if claims[i].same_origin(origin, source):
-                return i
-    if base not in claims:
-        return base
-    # A longer hash only if an explicitly given id happens to look like the suffixed form.
-    for n in (_SUFFIX_CHARS, 2 * _SUFFIX_CHARS):
-        candidate = f"{base[: MAX_ID_CHARS - n - 1]}-{content_hash[:n]}"
-        if candidate not in claims:
-            return candidate
-    n = 2
-    while f"{base}-{content_hash}-{n}" in claims:
-        n += 1
-    return f"{base}-{content_hash}-{n}"
+    def __init__(self, claims: Mapping[str, Claim]):
+        self.claims: dict[str, Claim] = {}
+        self._by_origin: dict[tuple[str, str], list[str]] = {}
+        for doc_id, claim in claims.items():
+            self.add(doc_id, claim)
+
+    def add(self, doc_id: str, claim: Claim) -> None:
+        self.claims[doc_id] = claim
+        self._by_origin.setdefault(self._origin_key(claim.origin, claim.source), []).append(doc_id)
+
+    @staticmethod
+    def _origin_key(origin: str | None, source: str) -> tuple[str, str]:
+        # Documents stored before origins were recorded are matched by their file name.
+        return ("origin", origin) if origin is not None else ("source", source)
+
+    def resolve(self, base: str, content_hash: str, origin: str | None, source: str) -> str:
+        """The id a document with a derived id gets.
+
+        Same content under the base id or its suffixed form: that id (unchanged). Same origin
+        (the same file ingested again): that id (an update). Otherwise the base id if free,
+        else the base id with a hash of the content.
+        """
+        suffixed = [f"{base[: MAX_ID_CHARS - n - 1]}-{content_hash[:n]}" for n in (_SUFFIX_CHARS, 2 * _SUFFIX_CHARS)]
+        for doc_id in (base, *suffixed):
+            if doc_id in self.claims and self.claims[doc_id].content_hash == content_hash:
+                return doc_id
+        if origin is not None:
+            for key in (self._origin_key(origin, source), self._origin_key(None, source)):
+                for doc_id in self._by_origin.get(key, []):
+                    claim = self.claims[doc_id]
+                    if self._origin_key(claim.origin, claim.source) != key:
+                        continue  # replaced since by a document from elsewhere
+                    m = _SUFFIXED.match(doc_id)
+                    if doc_id == base or (m is not None and m.group("base") == base):
+                        return doc_id
+        for doc_id in (base, *suffixed):
+            # A longer hash only if an explicitly given id happens to look like the suffixed form.
+            if doc_id not in self.claims:
+                return doc_id
+        n = 2
+        while f"{base}-{content_hash}-{n}" in self.claims:
+            n += 1
+        return f"{base}-{content_hash}-{n}"

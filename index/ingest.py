@@ -10,7 +10,7 @@ from pathlib import Path
 from index.chunk import Chunker
 from index.documents import Document
 from index.embed import Embedder
-from index.ids import Claim, resolve
+from index.ids import Catalog, Claim
 from index.load import LoadFailure, discover, iter_documents
 from index.store import Store
 
@@ -53,21 +53,21 @@ class Indexer:
             self._chunker = Chunker(self.embedder.count_tokens, max_tokens=self.max_chunk_tokens)
         return self._chunker
 
-    def add(self, docs: Iterable[Document], report: IngestReport | None = None, known: dict[str, Claim] | None = None) -> IngestReport:
+    def add(self, docs: Iterable[Document], report: IngestReport | None = None, known: Catalog | None = None) -> IngestReport:
         """Write documents; a derived id is first resolved so it never replaces another document."""
         report = report or IngestReport()
-        known = self.store.claims() if known is None else known
+        known = Catalog(self.store.claims()) if known is None else known
         for doc in docs:
             if doc.derived_id:
-                doc = replace(doc, id=resolve(doc.id, doc.content_hash, doc.origin, doc.source, known))
-            previous = known.get(doc.id)
+                doc = replace(doc, id=known.resolve(doc.id, doc.content_hash, doc.origin, doc.source))
+            previous = known.claims.get(doc.id)
             if previous is not None and previous.content_hash == doc.content_hash:
                 report.unchanged.append(doc.id)
                 continue
             chunks = self.chunker(doc)
             vectors = self.embedder([c.text for c in chunks])
             self.store.put_document(doc, chunks, vectors)
-            known[doc.id] = Claim(doc.content_hash, doc.origin, doc.source)
+            known.add(doc.id, Claim(doc.content_hash, doc.origin, doc.source))
             report.chunks += len(chunks)
             (report.updated if previous is not None else report.added).append(doc.id)
         return report
@@ -88,7 +88,7 @@ class Indexer:
         self.store.sweep_orphans()
         files, failures = discover(paths)
         report.failed.extend(failures)
-        known = self.store.claims()
+        known = Catalog(self.store.claims())
         given: set[str] = set()
         for n, (path, result) in enumerate(iter_documents(files), 1):
             if progress:
@@ -111,7 +111,7 @@ class Indexer:
             if failures:
                 log.warning("not pruning: some paths could not be read")
             else:
-                for doc_id in sorted(set(known) - seen):
+                for doc_id in sorted(set(known.claims) - seen):
                     self.store.delete_document(doc_id)
                     report.removed.append(doc_id)
         return report

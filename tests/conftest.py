@@ -17,7 +17,6 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 SEED_DEV = ROOT / "eval" / "data" / "seed_dev.jsonl"
 ARTIFACTS = ROOT / "artifacts"
 BIN = Path(sys.executable).parent

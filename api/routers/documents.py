@@ -13,9 +13,8 @@ from starlette.datastructures import UploadFile
 from api.deps import PipelineDep, SettingsDep, require_write_key
 from api.guard import WRITE_REFUSALS
 from index.documents import Document, normalize_newlines
-from index.ids import derive
+from index.ids import MAX_ID_CHARS, derive
 from index.load import LoadError, from_bytes
-from index.ids import MAX_ID_CHARS
 from qa.schema import DeleteOut, DocumentIn, DocumentOut, DocumentSummary, IngestOut
 
 router = APIRouter(prefix="/documents", tags=["documents"])
