@@ -134,20 +134,16 @@ class Reader:
                 return
             if not (self.model_dir / "config.json").exists():
                 raise FileNotFoundError(f"no reader model in {self.model_dir}")
-            from transformers import AutoTokenizer
+            from tokenizers import Tokenizer
 
             backend = self.backend or "onnx"
             onnx_path = self._onnx_path() if backend == "onnx" else None
             if onnx_path is None:
                 backend = "torch"
             if backend == "onnx":
-                import onnxruntime as ort
+                from index.onnx_graph import session
 
-                opts = ort.SessionOptions()
-                # Threads set deliberately: two shared cores thrash with more.
-                opts.intra_op_num_threads = self.threads
-                opts.inter_op_num_threads = 1
-                self._session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+                self._session = session(onnx_path, self.threads)
             else:
                 import torch
                 from transformers import BertForQuestionAnswering
@@ -157,7 +153,12 @@ class Reader:
                 self._model = model.float().eval()
             self.backend = backend
             self.calibration = Calibration.load(self.model_dir)
-            self._tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
+            # The `tokenizers` library directly (what transformers' fast tokenizer wraps): the
+            # answering path then never imports transformers or torch.
+            tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+            tokenizer.no_padding()
+            tokenizer.enable_truncation(self.max_len, stride=self.stride, strategy="only_second")
+            self._tokenizer = tokenizer
 
     def _onnx_path(self) -> Path | None:
         """The int8 graph: shipped in the model folder, or derived once into the cache."""
@@ -167,41 +168,57 @@ class Reader:
         weights = self.model_dir / "model.safetensors"
         if not weights.exists():
             return None
-        import hashlib
+        from index.onnx_graph import cached_graph
 
-        digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
-        cache = (self.cache_dir or Path.home() / ".cache" / "qa") / f"reader-{digest}-int8.onnx"
-        if cache.exists():
-            return cache
+        def build():
+            from transformers import BertForQuestionAnswering
+
+            return BertForQuestionAnswering.from_pretrained(self.model_dir, local_files_only=True).float().eval()
+
         try:
-            from qa.onnx_graph import derive_int8_onnx
-
-            derive_int8_onnx(self.model_dir, cache)
+            return cached_graph(weights, self.cache_dir or Path.home() / ".cache" / "qa", "reader", build, ("start_logits", "end_logits"))
         except Exception as exc:  # noqa: BLE001 - fall back to torch rather than fail to answer
             logging.getLogger(__name__).warning("could not build the int8 reader (%s); using torch", exc)
             return None
-        return cache
 
-    def _logits(self, enc: dict) -> tuple[np.ndarray, np.ndarray]:
+    def _logits(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         if self.backend == "onnx":
-            feeds = {k: np.asarray(enc[k], dtype=np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
             start, end = self._session.run(["start_logits", "end_logits"], feeds)
             return start, end
         import torch
 
         with torch.inference_mode():
-            out = self._model(
-                input_ids=torch.as_tensor(enc["input_ids"]),
-                attention_mask=torch.as_tensor(enc["attention_mask"]),
-                token_type_ids=torch.as_tensor(enc["token_type_ids"]),
-            )
+            out = self._model(**{k: torch.as_tensor(v) for k, v in feeds.items()})
         return out.start_logits.float().numpy(), out.end_logits.float().numpy()
 
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Word pieces of each text alone, special tokens included (for benchmarks that size passages)."""
+        self.warm_up()
+        return [len(e.ids) for e in self._tokenizer.encode_batch(texts)]
+
     def _fit_question(self, question: str) -> str:
-        pieces = self._tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        pieces = self._tokenizer.encode(question, add_special_tokens=False).offsets
         if len(pieces) <= self.max_question_tokens:
             return question
         return question[: pieces[self.max_question_tokens - 1][1]]
+
+    def windows(self, question: str, passages: list[str]) -> tuple[list[int], list, dict[str, np.ndarray]]:
+        """Every passage in overlapping windows after the question: (passage of each window,
+        each window's encoding, the model's padded inputs)."""
+        question = self._fit_question(question)
+        owners, encodings = [], []
+        for p, enc in enumerate(self._tokenizer.encode_batch([(question, passage) for passage in passages])):
+            for window in [enc, *enc.overflowing]:
+                owners.append(p)
+                encodings.append(window)
+        width = max(len(e.ids) for e in encodings)
+        feeds = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in ("input_ids", "attention_mask", "token_type_ids")}
+        for row, e in enumerate(encodings):
+            n = len(e.ids)
+            feeds["input_ids"][row, :n] = e.ids
+            feeds["attention_mask"][row, :n] = e.attention_mask
+            feeds["token_type_ids"][row, :n] = e.type_ids
+        return owners, encodings, feeds
 
     def __call__(self, question: str, passages: list[str], top_spans: int = 3) -> tuple[list[Span], list[float]]:
         reading = self.read(question, passages, top_spans)
@@ -216,25 +233,15 @@ class Reader:
         self.warm_up()
         if not passages:
             return Reading([], [], [])
-        question = self._fit_question(question)
-        enc = self._tokenizer(
-            [question] * len(passages),
-            passages,
-            truncation="only_second",
-            max_length=self.max_len,
-            stride=self.stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-            padding="longest",
-        )
-        starts, ends = self._logits(enc)
+        owners, encodings, feeds = self.windows(question, passages)
+        starts, ends = self._logits(feeds)
         spans: dict[tuple[int, int, int], Span] = {}
         best_margin = [-math.inf] * len(passages)
         windows: list[_Window] = []
-        for w, p in enumerate(enc["overflow_to_sample_mapping"]):
-            seq = enc.sequence_ids(w)
+        for w, (p, enc) in enumerate(zip(owners, encodings)):
+            seq = enc.sequence_ids
             ctx = np.array([s == 1 for s in seq] + [False] * (starts.shape[1] - len(seq)))
-            offsets = enc["offset_mapping"][w]
+            offsets = enc.offsets
             windows.append(_Window(p, offsets, np.flatnonzero(ctx[: len(offsets)]).tolist(), starts[w], ends[w]))
             found, _ = decode_window(starts[w], ends[w], ctx, max_answer_tokens=self.max_answer_tokens, top_spans=top_spans)
             for sp in found:

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from index.embed import model_path as base_model_path
-from qa.onnx_graph import export_onnx
+from index.onnx_graph import export_onnx
 from qa.read import PACKAGED_READER
 
 
@@ -48,7 +48,7 @@ def export(source: Path, out: Path, *, fmt: str = "fp16") -> Path:
                 cfg[key] = "float32"
         (out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
     else:
-        export_onnx(model, out, quantize=fmt == "onnx-int8")
+        export_onnx(model, out, ("start_logits", "end_logits"), quantize=fmt == "onnx-int8")
     return out
 
 

@@ -1,0 +1,88 @@
+"""ONNX Runtime graphs derived from shipped weights: exported once, int8-quantised, cached, run."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def export_onnx(model, out: Path, outputs: tuple[str, ...], quantize: bool = True) -> Path:
+    """`model(input_ids, attention_mask, token_type_ids)` as a graph with dynamic batch and length."""
+    import torch
+
+    ids = torch.ones((2, 32), dtype=torch.long)
+    fp32 = out / "model.fp32.onnx"
+    dynamic = {n: {0: "batch", 1: "seq"} for n in INPUTS}
+    dynamic.update({n: {0: "batch"} | ({1: "seq"} if n.endswith("logits") else {}) for n in outputs})
+    torch.onnx.export(
+        model,
+        (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+        str(fp32),
+        input_names=list(INPUTS),
+        output_names=list(outputs),
+        dynamic_axes=dynamic,
+        opset_version=17,
+        dynamo=False,
+    )
+    target = out / "model.onnx"
+    if quantize:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8, per_channel=True)
+        fp32.unlink()
+    else:
+        fp32.rename(target)
+    return target
+
+
+def cached_graph(weights: Path, cache_dir: Path, kind: str, build: Callable[[], object], outputs: tuple[str, ...], quantize: bool = True) -> Path:
+    """The graph for `weights`, derived once into `cache_dir` (named by the weights' digest).
+
+    `build` loads the torch module only when the graph is missing, so a warm start never
+    imports torch. Written atomically: a killed derivation leaves no half graph behind.
+    """
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    target = cache_dir / f"{kind}-{digest}-{'int8' if quantize else 'fp32'}.onnx"
+    if target.exists():
+        return target
+    import torch
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    model = build()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    # The exporter and the quantiser warn about tracing details and reconfigure the root
+    # logger; neither is the user's business on a first `qa ask`.
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        warnings.simplefilter("ignore")
+        root.handlers[:] = [logging.NullHandler()]
+        root.setLevel(logging.ERROR)
+        try:
+            built = export_onnx(model, Path(tmp), outputs, quantize=quantize)
+        finally:
+            root.setLevel(level)
+            root.handlers[:] = handlers
+        os.replace(built, target)
+    return target
+
+
+def session(path: Path, threads: int):
+    """An ONNX Runtime CPU session with the thread settings every model here uses."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    # Threads set deliberately, and no spinning between calls: on two shared cores idle
+    # worker threads that spin steal the time the other model (or request) needs.
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
