@@ -34,7 +34,7 @@ class Pipeline:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.embedder = Embedder()
+        self.embedder = Embedder(backend=settings.embedder_backend, threads=settings.threads, cache_dir=settings.cache_dir)
         self.reader = Reader(settings.reader_path, threads=settings.threads, cache_dir=settings.cache_dir)
         self._store: Store | None = None
         self._keywords: KeywordIndex | None = None
@@ -68,9 +68,6 @@ class Pipeline:
     def warm_up(self) -> None:
         if self._warm:
             return
-        import torch
-
-        torch.set_num_threads(self.settings.threads)
         self.open_store()
         self.embedder.warm_up()
         self.reader.warm_up()
