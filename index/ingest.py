@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -39,10 +39,11 @@ class IngestReport:
 
 
 class Indexer:
-    """Writes documents into the store: chunk, embed, replace, in that order per document."""
+    """Writes documents into the store: chunk, embed (in batches across documents), replace per document."""
 
-    def __init__(self, store: Store, embedder: Embedder, max_chunk_tokens: int = 200):
+    def __init__(self, store: Store, embedder: Embedder, max_chunk_tokens: int = 200, embed_batch_chunks: int = 128):
         self.store = store
+        self.embed_batch_chunks = embed_batch_chunks
         self.embedder = embedder
         self.max_chunk_tokens = max_chunk_tokens
         self._chunker: Chunker | None = None
@@ -54,9 +55,16 @@ class Indexer:
         return self._chunker
 
     def add(self, docs: Iterable[Document], report: IngestReport | None = None, known: Catalog | None = None) -> IngestReport:
-        """Write documents; a derived id is first resolved so it never replaces another document."""
+        """Write documents; a derived id is first resolved so it never replaces another document.
+
+        Chunks of several documents are embedded in one call (length-sorted batches fill up),
+        then each document is written on its own, so a crash still loses at most the
+        documents of one batch and never leaves one half-written.
+        """
         report = report or IngestReport()
         known = Catalog(self.store.claims()) if known is None else known
+        pending: list[tuple[Document, bool, list]] = []
+        size = 0
         for doc in docs:
             if doc.derived_id:
                 doc = replace(doc, id=known.resolve(doc.id, doc.content_hash, doc.origin, doc.source))
@@ -65,12 +73,25 @@ class Indexer:
                 report.unchanged.append(doc.id)
                 continue
             chunks = self.chunker(doc)
-            vectors = self.embedder([c.text for c in chunks])
-            self.store.put_document(doc, chunks, vectors)
+            # Claimed now, not after the write: a later document of the same batch with the
+            # same derived id or the same content must see this one.
             known.add(doc.id, Claim(doc.content_hash, doc.origin, doc.source))
-            report.chunks += len(chunks)
-            (report.updated if previous is not None else report.added).append(doc.id)
+            pending.append((doc, previous is not None, chunks))
+            size += len(chunks)
+            if size >= self.embed_batch_chunks:
+                self._write(pending, report)
+                pending, size = [], 0
+        self._write(pending, report)
         return report
+
+    def _write(self, pending: list[tuple[Document, bool, list]], report: IngestReport) -> None:
+        vectors = self.embedder([c.text for _, _, chunks in pending for c in chunks])
+        at = 0
+        for doc, replaced, chunks in pending:
+            self.store.put_document(doc, chunks, vectors[at : at + len(chunks)])
+            at += len(chunks)
+            report.chunks += len(chunks)
+            (report.updated if replaced else report.added).append(doc.id)
 
     def ingest_paths(
         self,
@@ -90,22 +111,25 @@ class Indexer:
         report.failed.extend(failures)
         known = Catalog(self.store.claims())
         given: set[str] = set()
-        for n, (path, result) in enumerate(iter_documents(files), 1):
-            if progress:
-                progress(n, len(files), path.name)
-            if isinstance(result, LoadFailure):
-                report.failed.append(result)
-                log.warning("skipped %s", result.reason)
-                continue
-            # Ids given in the files (JSONL) twice in one run: the first one wins, reported.
-            fresh = []
-            for d in result:
-                if not d.derived_id and d.id in given:
-                    report.failed.append(LoadFailure(str(path), f"duplicate document id {d.id!r}: kept the first"))
+
+        def documents() -> Iterator[Document]:
+            for n, (path, result) in enumerate(iter_documents(files), 1):
+                if progress:
+                    progress(n, len(files), path.name)
+                if isinstance(result, LoadFailure):
+                    report.failed.append(result)
+                    log.warning("skipped %s", result.reason)
                     continue
-                given.add(d.id)
-                fresh.append(d)
-            self.add(fresh, report, known)
+                # Ids given in the files (JSONL) twice in one run: the first one wins, reported.
+                for d in result:
+                    if not d.derived_id and d.id in given:
+                        report.failed.append(LoadFailure(str(path), f"duplicate document id {d.id!r}: kept the first"))
+                        continue
+                    given.add(d.id)
+                    yield d
+
+        # One stream over every file, so small files share embedding batches.
+        self.add(documents(), report, known)
         seen = set(report.added) | set(report.updated) | set(report.unchanged)
         if prune:
             if failures:
