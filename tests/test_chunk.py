@@ -60,7 +60,7 @@ def test_consecutive_chunks_overlap_by_a_sentence(chunker: Chunker) -> None:
 
 @pytest.mark.parametrize("text", ["ȸ. ", "ȸ ", " ȸ\n\nȸ a. b ȸ ", "x ȸ. y"])
 def test_text_the_sentence_splitter_drops_is_still_chunked(chunker: Chunker, text: str) -> None:
-    """pysbd leaves out some characters (found by hypothesis in CI): no chunk may lose them."""
+    """A segmenter may leave out characters (pysbd did, found by hypothesis in CI): no chunk may lose them."""
     chunks = chunker(Document(id="d", title="t", text=text, source="d.txt"))
     covered = "".join(text[c.start : c.end] for c in chunks)
     assert "".join(covered.split()) == "".join(text.split())

@@ -2,7 +2,7 @@
 
 The mix (issue 14, item 3) adds hard negatives, each a part of its own, seeded and logged:
 - `removed-sentence`: a core question with its gold paragraph minus the sentence(s) holding
-  the gold answers (pysbd, via `index.chunk.sentence_spans`), kept only if no gold answer
+  the gold answers (`index.chunk.sentence_spans`), kept only if no gold answer
   string survives a normalised check (`--removed-sentence-negatives`);
 - `same-topic`: a core question with a BM25 neighbour of its gold paragraph (same source
   set; for new-wiki that is mostly other paragraphs of the same article) that lacks every
