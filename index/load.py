@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from index import dates
 from index.documents import Document, normalize_newlines
 from index.ids import InvalidId, check_given, derive
 
 SUPPORTED = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
+DATE_FIELDS = ("published", "date", "publish_date")  # JSONL fields read as the publication date, first found wins
+
+log = logging.getLogger(__name__)
 
 
 class LoadError(ValueError):
@@ -48,10 +53,27 @@ def _require_text(text: str, source: str) -> str:
 
 
 def from_text(doc_id: str, data: bytes, source: str, *, title: str | None = None, origin: str | None = None) -> Document:
-    """A .txt/.md document: the first non-empty line is its title."""
+    """A .txt/.md document: the first non-empty line is its title (or front matter's `title:`).
+
+    Markdown front matter is metadata, not article text: it is left out of `text`, and its
+    `title`/`date`/`published` are used. Otherwise the date comes from a "Published: ..."
+    line or a dateline at the top.
+    """
     text = _require_text(_decode(data, source), source)
+    front, text = dates.split_front_matter(text)
+    text = _require_text(text, source)
     first, text = _title_and_text(text)
-    return Document(id=doc_id, title=title or first, text=text, source=source, derived_id=True, origin=origin)
+    front_title = front.get("title")
+    published = dates.from_front_matter(front) or dates.from_text(text)
+    return Document(
+        id=doc_id,
+        title=title or (str(front_title).strip() if front_title else "") or first,
+        text=text,
+        source=source,
+        published=published,
+        derived_id=True,
+        origin=origin,
+    )
 
 
 def from_html(doc_id: str, data: bytes, source: str, *, title: str | None = None, origin: str | None = None) -> Document:
@@ -64,21 +86,22 @@ def from_html(doc_id: str, data: bytes, source: str, *, title: str | None = None
     if not body:
         raise LoadError(f"{source}: no readable text in the HTML")
     page_title = (getattr(extracted, "title", None) or "").strip()
-    date = getattr(extracted, "date", None)
+    # htmldate itself (trafilatura's date module) keeps a time when the page gives one;
+    # a page whose metadata has no date may still open with a dateline.
+    published = dates.from_html(html) or dates.from_text(body)
     return Document(
         id=doc_id,
         title=title or page_title or _title_and_text(body)[0],
         text=body,
         source=source,
-        published=date or None,
+        published=published,
         derived_id=True,
         origin=origin,
     )
 
 
 def from_pdf(doc_id: str, data: bytes, source: str, *, title: str | None = None, origin: str | None = None) -> Document:
-    """The text layer of a PDF, page by page."""
-    import logging
+    """The text layer of a PDF, page by page; the date from its /CreationDate."""
     import warnings
 
     from pypdf import PdfReader
@@ -96,6 +119,7 @@ def from_pdf(doc_id: str, data: bytes, source: str, *, title: str | None = None,
             reader = PdfReader(io.BytesIO(data))
             pages = [(page.extract_text() or "").strip() for page in reader.pages]
             meta_title = (reader.metadata.title if reader.metadata else None) or ""
+            published = dates.from_pdf(reader.metadata)
     except Exception as exc:  # noqa: BLE001 - pypdf raises many types for damaged files
         raise LoadError(f"{source}: unreadable PDF ({exc})") from None
     finally:
@@ -106,13 +130,14 @@ def from_pdf(doc_id: str, data: bytes, source: str, *, title: str | None = None,
         title=title or meta_title.strip() or _title_and_text(text)[0],
         text=text,
         source=source,
+        published=published or dates.from_text(text),
         derived_id=True,
         origin=origin,
     )
 
 
 def from_record(record: dict, source: str) -> Document:
-    """One JSONL object: {"id", "title", "text", ...metadata such as url, published}."""
+    """One JSONL object: {"id", "title", "text", "published" or "date"?, ...metadata such as url}."""
     if not isinstance(record, dict):
         raise LoadError(f"{source}: a line is not a JSON object")
     text = record.get("text")
@@ -126,11 +151,16 @@ def from_record(record: dict, source: str) -> Document:
     except InvalidId as exc:
         raise LoadError(f"{source}: record {raw_id!r}: {exc}") from None
     text = normalize_newlines(text)
-    published = record.get("published") or record.get("publish_date")
+    date_key = next((k for k in DATE_FIELDS if record.get(k) not in (None, "")), None)
+    published = dates.normalize(record[date_key]) if date_key else None
+    if date_key and published is None:
+        # A date that can't be read is left out rather than failing the record: the article
+        # is still worth answering from, only not by date.
+        log.warning("%s: record %r: %r is not a date; stored undated", source, raw_id, record[date_key])
     metadata = {
         k: v
         for k, v in record.items()
-        if k not in {"id", "title", "text", "published", "publish_date", "source"}
+        if k not in {"id", "title", "text", "source", "published", "publish_date", date_key}
         and isinstance(v, (str, int, float, bool))
     }
     return Document(
@@ -138,7 +168,7 @@ def from_record(record: dict, source: str) -> Document:
         title=str(record.get("title") or _title_and_text(text)[0]),
         text=text,
         source=str(record.get("source") or source),
-        published=str(published) if published else None,
+        published=published,
         metadata=metadata,
     )
 

@@ -1,0 +1,158 @@
+"""Publication dates read at ingest from every format, normalised to ISO 8601."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from index import dates
+from index.load import from_bytes
+from index.store import published_number
+
+ROOT = Path(__file__).resolve().parents[1]
+BODY = "<p>" + "The harbour of Port Elling reopened after a storm closed it for nine days. " * 4 + "</p>"
+
+
+def _html(head: str = "", body: str = BODY) -> bytes:
+    return f"<html><head><title>Harbour reopens</title>{head}</head><body><article><h1>Harbour reopens</h1>{body}<p>Copyright 2019 Example News</p></article></body></html>".encode()
+
+
+def _one(name: str, data: bytes):
+    (doc,) = from_bytes(name, data)
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("value", "iso"),
+    [
+        ("March 5, 2024", "2024-03-05"),
+        ("5 March 2024", "2024-03-05"),
+        ("Tue, 05 Mar 2024 10:30:00 GMT", "2024-03-05T10:30:00+00:00"),
+        ("2024-03-05T10:30:00+01:00", "2024-03-05T10:30:00+01:00"),
+        ("2024-03-05 00:00:00", "2024-03-05"),  # midnight with no zone: a day, not a time
+        ("March 2024", "2024-03"),
+        ("2024", "2024"),
+        (datetime(2024, 3, 5, 10, 30, tzinfo=timezone(timedelta(hours=1))), "2024-03-05T10:30:00+01:00"),
+        ("March 5", None),  # no year: it would take this year's
+        ("2024-02-30", None),
+        ("soon", None),
+        ("", None),
+        (True, None),
+    ],
+)
+def test_normalize(value, iso) -> None:
+    assert dates.normalize(value) == iso
+
+
+# -- HTML ------------------------------------------------------------------------------------
+def test_html_meta_with_a_time() -> None:
+    doc = _one("a.html", _html('<meta property="article:published_time" content="2024-03-05T10:30:00+01:00">'))
+    assert doc.published == "2024-03-05T10:30:00+01:00"
+    assert published_number(doc.published) == 20240305
+
+
+def test_html_meta_date_and_json_ld() -> None:
+    assert _one("a.html", _html('<meta name="date" content="March 5, 2024">')).published == "2024-03-05"
+    ld = '<script type="application/ld+json">{"@type": "NewsArticle", "datePublished": "2023-11-02T08:00:00Z"}</script>'
+    assert _one("a.html", _html(ld)).published == "2023-11-02T08:00:00+00:00"
+
+
+def test_html_without_a_date_is_not_guessed_from_a_copyright_year() -> None:
+    assert _one("a.html", _html()).published is None
+    assert _one("article.html", (ROOT / "tests" / "data" / "article.html").read_bytes()).published is None
+
+
+def test_html_dateline_in_the_text() -> None:
+    doc = _one("a.html", _html(body="<p>PORT ELLING, 12 January 2022 — The harbour reopened.</p>" + BODY))
+    assert doc.published == "2022-01-12"
+
+
+# -- JSONL -----------------------------------------------------------------------------------
+def test_jsonl_published_and_date_fields() -> None:
+    lines = [
+        {"id": "a", "title": "A", "text": "Alpha.", "published": "2024-03-05T10:30:00Z"},
+        {"id": "b", "title": "B", "text": "Beta.", "date": "5 March 2024", "url": "https://example.org/b"},
+        {"id": "c", "title": "C", "text": "Gamma.", "date": "not a date"},
+        {"id": "d", "title": "D", "text": "Delta."},
+    ]
+    docs = from_bytes("news.jsonl", "\n".join(json.dumps(x) for x in lines).encode())
+    assert [d.published for d in docs] == ["2024-03-05T10:30:00+00:00", "2024-03-05", None, None]
+    assert docs[1].metadata == {"url": "https://example.org/b"}  # the date is not metadata twice
+
+
+# -- plain text ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("Harbour reopens\n\nPublished: Tuesday, 5 March 2024 | Updated: 6 March 2024\n\nThe harbour reopened.", "2024-03-05"),
+        ("Harbour reopens\nPosted on 2024-03-05 10:30\nThe harbour reopened.", "2024-03-05T10:30:00"),
+        ("Harbour reopens\n\nPORT ELLING, March 5, 2024 — The harbour reopened on Friday.", "2024-03-05"),
+        ("Harbour reopens\n\nLONDON (Reuters), 5 March 2024 - The harbour reopened.", "2024-03-05"),
+        ("Harbour reopens\n\nMarch 5, 2024\n\nThe harbour reopened.", "2024-03-05"),
+        ("Harbour reopens\n\nThe harbour reopened on Friday, as planned in March 5, 2024 plans.", None),  # a date in prose
+        ("Harbour reopens\n\nMoscow/Islamabad: The talks ended.", None),
+    ],
+)
+def test_text_dateline(text: str, iso: str | None) -> None:
+    assert _one("a.txt", text.encode()).published == iso
+
+
+def test_a_date_deep_in_the_text_is_an_event_not_the_publication() -> None:
+    text = "Title\n" + "\n".join(f"Paragraph {i}." for i in range(10)) + "\nMarch 5, 2024\n"
+    assert _one("a.txt", text.encode()).published is None
+
+
+def test_sample_articles_stay_undated() -> None:
+    for path in sorted((ROOT / "qa" / "sample_corpus").glob("*.txt")):
+        assert _one(path.name, path.read_bytes()).published is None, path.name
+
+
+# -- Markdown front matter -------------------------------------------------------------------
+def test_markdown_front_matter() -> None:
+    md = "---\ntitle: Harbour reopens\ndate: 2024-03-05\ntags: [port]\n---\n\n# Harbour reopens after storm\n\nThe harbour reopened.\n"
+    doc = _one("a.md", md.encode())
+    assert doc.published == "2024-03-05"
+    assert doc.title == "Harbour reopens"
+    assert doc.text.startswith("\n# Harbour reopens after storm")  # front matter is not article text
+    quoted = "---\npublished: \"2024-03-05T10:30:00+01:00\"\n---\nHarbour\n\nText.\n"
+    assert _one("b.md", quoted.encode()).published == "2024-03-05T10:30:00+01:00"
+
+
+def test_a_rule_line_is_not_front_matter() -> None:
+    md = "---\nJust a line: with a colon\n: nonsense [\n---\nText."
+    doc = _one("a.md", md.encode())
+    assert doc.published is None and doc.text.startswith("---")
+
+
+# -- PDF -------------------------------------------------------------------------------------
+def _pdf(metadata: dict[str, str]) -> bytes:
+    """A one-page PDF with a text layer and the given document information."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(612, 792)
+    font = DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"), NameObject("/BaseFont"): NameObject("/Helvetica")})
+    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})})
+    content = DecodedStreamObject()
+    content.set_data(b"BT /F1 12 Tf 72 720 Td (The harbour reopened after the storm.) Tj ET")
+    page[NameObject("/Contents")] = writer._add_object(content)
+    writer.add_metadata(metadata)
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def test_pdf_creation_date() -> None:
+    doc = _one("a.pdf", _pdf({"/Title": "Harbour reopens", "/CreationDate": "D:20240305103000+01'00'"}))
+    assert "harbour reopened" in doc.text
+    assert doc.published == "2024-03-05T10:30:00+01:00"
+
+
+def test_pdf_without_or_with_a_broken_date() -> None:
+    assert _one("a.pdf", _pdf({"/Title": "Harbour reopens"})).published is None
+    assert _one("a.pdf", _pdf({"/Title": "Harbour reopens", "/CreationDate": "yesterday"})).published is None
