@@ -72,13 +72,17 @@ def ask(
     source: Annotated[Optional[str], typer.Option("--source", help="Only documents from this source.")] = None,
     published_from: Annotated[Optional[str], typer.Option("--from", metavar="DATE", help="Published on or after YYYY-MM-DD.")] = None,
     published_to: Annotated[Optional[str], typer.Option("--to", metavar="DATE", help="Published on or before YYYY-MM-DD.")] = None,
+    as_of: Annotated[
+        Optional[str],
+        typer.Option("--as-of", metavar="YYYY-MM-DD", help="Answer as of this day: only articles published on or before it (undated articles are left out)."),
+    ] = None,
 ) -> None:
     """Answer a question from the indexed articles, with its sources."""
     try:
         filters = None
         if doc_id or source or published_from or published_to:
             filters = AskFilters(doc_ids=doc_id or None, source=source, published_from=published_from, published_to=published_to)
-        request = AskRequest(question=question, top_k=top_k, filters=filters)
+        request = AskRequest(question=question, top_k=top_k, filters=filters, as_of=as_of)
     except ValidationError as exc:
         fail(validation_message(exc))
     if url:

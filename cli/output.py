@@ -76,7 +76,12 @@ def print_answer(resp: AskResponse) -> None:
         date = f" ({c.published})" if c.published else ""
         out.print(Text(f"[{i}] {c.title}{date} — {c.doc_id}", style="bold"))
         out.print(_answer_sentence(c))
+    if resp.most_recent and resp.alternatives:
+        out.print()
+        out.print(Text("The most recent article's answer; earlier articles said:", style="italic"))
     for alt in resp.alternatives:
         out.print()
-        docs = ", ".join(dict.fromkeys(c.doc_id for c in alt.citations))
-        out.print(Text(f"Other articles say: {alt.answer} (score {alt.score:.2f}; {docs})", style="italic"))
+        # Each article with its date: for a question about the latest state, the dates are the point.
+        docs = ", ".join(dict.fromkeys(f"{c.doc_id} ({c.published})" if c.published else c.doc_id for c in alt.citations))
+        lead = "" if resp.most_recent else "Other articles say: "
+        out.print(Text(f"{lead}{alt.answer} (score {alt.score:.2f}; {docs})", style="italic"))

@@ -12,10 +12,11 @@ from index.documents import Document
 from index.embed import Embedder
 from index.ingest import IngestReport, Indexer
 from index.keyword import KeywordIndex
-from index.store import Store, StoredDocument
+from index.store import Store, StoredDocument, published_number
 from qa import __version__
 from qa.answer import assemble
 from qa.read import Reader
+from qa.recency import CANDIDATES, asks_for_latest, prefer_recent
 from qa.retrieve import Filters, Retriever
 from qa.schema import AskRequest, AskResponse, Health
 from qa.settings import Settings
@@ -27,6 +28,22 @@ SAMPLE_CORPUS = Path(__file__).parent / "sample_corpus"
 
 class Busy(RuntimeError):
     """Too many questions in flight: the request waited past its time budget."""
+
+
+def filters_for(request: AskRequest) -> Filters | None:
+    """The retrieval filters of a request: its `filters`, narrowed to articles published by `as_of`.
+
+    An article with no date can't be shown to precede `as_of`, so it is left out (the
+    retriever's date bounds exclude undated chunks).
+    """
+    given = request.filters.model_dump() if request.filters else {}
+    if request.as_of:
+        to = given.get("published_to")
+        bound = published_number(to) if to else None
+        # The earlier of the two bounds; a bound the store can't compare gives way to as_of.
+        if bound is None or published_number(request.as_of) < bound:
+            given["published_to"] = request.as_of
+    return Filters(**given) if given else None
 
 
 class Pipeline:
@@ -152,7 +169,7 @@ class Pipeline:
         t0 = time.perf_counter()
         question = request.question
         k = request.top_k or self.settings.top_k
-        f = Filters(**request.filters.model_dump()) if request.filters else None
+        f = filters_for(request)
         # Model work is bounded: extra requests queue here instead of piling onto the CPU.
         if not self._models.acquire(timeout=self.settings.read_timeout_s):
             raise Busy("the service is busy; try again shortly")
@@ -171,6 +188,9 @@ class Pipeline:
         finally:
             self._models.release()
         documents = self.store.get_documents([p.doc_id for p in passages])
+        # A question about the latest state is decided over every different answer above the
+        # threshold, not only those scoring close to the best: the newest may score lower.
+        latest = asks_for_latest(question)
         response = assemble(
             question,
             passages,
@@ -178,9 +198,12 @@ class Pipeline:
             documents,
             self.reader.calibration,
             threshold=self.settings.no_answer_threshold if threshold is None else threshold,
-            alternative_ratio=self.settings.alternative_ratio,
+            alternative_ratio=0.0 if latest else self.settings.alternative_ratio,
+            max_alternatives=CANDIDATES if latest else 3,
             margin_at=reading.margin_at,
         )
+        if latest:
+            response = prefer_recent(response, self.settings.alternative_ratio)
         t4 = time.perf_counter()
         response.timings_ms = {
             "retrieve": round(1000 * (t2 - t1), 1),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated
 
@@ -22,6 +23,16 @@ def _real_date(value: str) -> str:
     except ValueError as exc:
         raise ValueError(f"not a real date: {exc}") from None
     return value
+
+
+def _day(value: str) -> str:
+    """Exactly YYYY-MM-DD, a day that exists: `as_of` names one day, so no shorter forms."""
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ValueError(f"must be a date YYYY-MM-DD that exists, not {value[:40]!r}") from None
 
 
 def _given_id(value: str) -> str:
@@ -52,6 +63,11 @@ class AskRequest(BaseModel):
     question: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS, description="The question, in plain words.")
     top_k: int | None = Field(None, ge=1, le=MAX_TOP_K, strict=True, description="Passages to read (default QA_TOP_K).")
     filters: AskFilters | None = None
+    as_of: Annotated[str, AfterValidator(_day)] | None = Field(
+        None,
+        description="Answer as of this day, YYYY-MM-DD: only articles published on or before it are used; undated articles are left out.",
+        examples=["2024-03-05"],
+    )
 
     @field_validator("question")
     @classmethod
@@ -79,6 +95,8 @@ class Citation(BaseModel):
 
 
 class Alternative(BaseModel):
+    """A different answer from other articles; its citations carry their dates."""
+
     answer: str
     score: float
     citations: list[Citation]
@@ -93,6 +111,11 @@ class AskResponse(BaseModel):
     articles: int = Field(0, description="How many distinct articles give this answer.")
     threshold: float = Field(0.5, description="Answers scoring below this are withheld.")
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    most_recent: bool = Field(
+        False,
+        description="The question asks about the latest state and articles of different dates answer differently: "
+        "`answer` is the most recent article's, `alternatives` are the earlier answers, newest first.",
+    )
 
 
 class DocumentSummary(BaseModel):

@@ -80,16 +80,22 @@ function renderAnswer(turn, data) {
   }
   const n = data.articles;
   turn.append(el("p", { class: "answer", "data-state": "answer" }, data.answer));
+  const recent = data.most_recent ? " · the most recent articles' answer" : "";
   turn.append(el("p", { class: "confidence" },
-    `Confidence ${Math.round(100 * data.score)}% · found in ${n} article${n === 1 ? "" : "s"}`));
+    `Confidence ${Math.round(100 * data.score)}% · found in ${n} article${n === 1 ? "" : "s"}${recent}`));
   const list = el("ol", { class: "citations", "aria-label": "Sources" });
   data.citations.forEach((c, i) => list.append(citationNode(c, i)));
   turn.append(list);
   if (data.alternatives && data.alternatives.length) {
-    const box = el("div", { class: "alternatives" }, el("h3", {}, "Other articles say otherwise"));
+    // For a question about the latest state the server put the newest answer first: the
+    // others are what earlier articles said, each with its date.
+    const heading = data.most_recent ? "Earlier articles said" : "Other articles say otherwise";
+    const box = el("div", { class: "alternatives" }, el("h3", {}, heading));
     const alts = el("ul", { class: "citations" });
     for (const a of data.alternatives) {
-      const item = el("li", { class: "alternative" }, el("p", { class: "q" }, `${a.answer} (confidence ${Math.round(100 * a.score)}%)`));
+      const dates = a.citations.map((c) => c.published).filter(Boolean).sort();
+      const when = dates.length ? `${dates[dates.length - 1]} · ` : "";
+      const item = el("li", { class: "alternative" }, el("p", { class: "q" }, `${a.answer} (${when}confidence ${Math.round(100 * a.score)}%)`));
       const cl = el("ol", { class: "citations" });
       a.citations.forEach((c, i) => cl.append(citationNode(c, i)));
       item.append(cl);
@@ -110,8 +116,10 @@ async function ask(event) {
   setStatus($("status"), "Searching the articles…", true);
   const turn = el("li", { class: "turn", "aria-busy": "true" }, el("p", { class: "q" }, question));
   $("conversation").append(turn);
+  const body = { question };
+  if ($("as-of").value) body.as_of = $("as-of").value;  // a date input's value is YYYY-MM-DD
   try {
-    const res = await fetch("/ask", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ question }) });
+    const res = await fetch("/ask", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
     if (!res.ok) {
       turn.append(el("p", { class: "error", role: "alert" }, `Could not answer: ${await errorMessage(res)}`));
     } else {
