@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from index.ids import Claim
 
 CHUNKS = "chunks"
 DOCUMENTS = "documents"
+CHANGES = "changes"
 
 
 class IncompatibleStore(RuntimeError):
@@ -74,7 +76,9 @@ class Store:
     """Chunks and their vectors in one collection, whole documents in another.
 
     The documents collection's metadata carries a `generation` that changes with every
-    write, so every process (and its BM25 index) can tell when the store has changed.
+    write, so every process can tell cheaply when the store has changed; the changes
+    collection says which documents each write touched (the feed that keeps every
+    process's keyword index current without re-reading the store).
     """
 
     def __init__(self, data_dir: Path, chroma_url: str | None, embedder_name: str, dimension: int):
@@ -92,6 +96,7 @@ class Store:
                 "use another QA_DATA_DIR or re-ingest into an empty one"
             )
         self.documents = self.client.get_or_create_collection(DOCUMENTS, metadata={"generation": "0"})
+        self.changes = self.client.get_or_create_collection(CHANGES)
         self.max_batch = max(1, min(1000, self.client.get_max_batch_size() - 1))
 
     # -- change tracking ---------------------------------------------------------------
@@ -99,8 +104,28 @@ class Store:
         col = self.client.get_collection(DOCUMENTS)
         return str((col.metadata or {}).get("generation", "0"))
 
-    def bump_generation(self) -> None:
-        self.documents.modify(metadata={"generation": uuid.uuid4().hex})
+    @property
+    def identity(self) -> str:
+        """Names this store (its chunks collection), so derived indexes of two stores never mix."""
+        return str(self.chunks.id)
+
+    def record_changes(self, doc_ids: list[str]) -> None:
+        """Say which documents a write touched, then announce it (the order readers rely on)."""
+        at = time.time_ns() // 1000
+        for b in range(0, len(doc_ids), self.max_batch):
+            part = doc_ids[b : b + self.max_batch]
+            self.changes.add(
+                ids=[uuid.uuid4().hex for _ in part], embeddings=[[0.0]] * len(part), metadatas=[{"doc_id": d, "at": at} for d in part]
+            )
+        self.documents.modify(metadata={"generation": uuid.uuid4().hex, "latest_change": at})
+
+    def latest_change(self) -> int:
+        """Stamp (µs) of the newest recorded change, 0 for none."""
+        return int((self.client.get_collection(DOCUMENTS).metadata or {}).get("latest_change", 0))
+
+    def changes_since(self, at: int) -> list[tuple[str, str, int]]:
+        """(change id, document id, stamp) of every change stamped at or after `at`."""
+        return [(i, str(m["doc_id"]), int(m["at"])) for ids, metas in self._pages(self.changes, ["metadatas"], {"at": {"$gte": at}}) for i, m in zip(ids, metas)]
 
     # -- documents ---------------------------------------------------------------------
     def claims(self) -> dict[str, Claim]:
@@ -150,7 +175,7 @@ class Store:
         if doc.origin:
             meta["origin"] = doc.origin
         self.documents.upsert(ids=[doc.id], embeddings=[[0.0]], documents=[doc.text], metadatas=[meta])
-        self.bump_generation()
+        self.record_changes([doc.id])
 
     def delete_document(self, doc_id: str) -> bool:
         existed = bool(self.documents.get(ids=[doc_id], include=[])["ids"])
@@ -159,7 +184,7 @@ class Store:
         ids = self.chunk_ids(doc_id)
         for b in range(0, len(ids), self.max_batch):
             self.chunks.delete(ids=ids[b : b + self.max_batch])
-        self.bump_generation()
+        self.record_changes([doc_id])
         return existed or bool(ids)
 
     def chunk_ids(self, doc_id: str) -> list[str]:
@@ -168,11 +193,16 @@ class Store:
     def sweep_orphans(self) -> int:
         """Delete chunks whose document record is missing (left by an interrupted run)."""
         known = set(self.claims())
-        orphans = [i for ids, metas in self._pages(self.chunks, include=["metadatas"]) for i, m in zip(ids, metas) if m.get("doc_id") not in known]
+        orphans, orphan_docs = [], set()
+        for ids, metas in self._pages(self.chunks, include=["metadatas"]):
+            for i, m in zip(ids, metas):
+                if m.get("doc_id") not in known:
+                    orphans.append(i)
+                    orphan_docs.add(m.get("doc_id"))
         for b in range(0, len(orphans), self.max_batch):
             self.chunks.delete(ids=orphans[b : b + self.max_batch])
         if orphans:
-            self.bump_generation()
+            self.record_changes(sorted({str(m) for m in orphan_docs}))
         return len(orphans)
 
     def get_documents(self, doc_ids: list[str]) -> dict[str, StoredDocument]:
@@ -197,6 +227,13 @@ class Store:
         for ids, docs, metas in self._pages(self.chunks, include=["documents", "metadatas"]):
             yield from zip(ids, docs, metas)
 
+    def chunks_of(self, doc_ids: list[str]) -> Iterator[tuple[str, str, dict]]:
+        """The chunks the store holds now for these documents."""
+        for b in range(0, len(doc_ids), 100):
+            where = {"doc_id": {"$in": doc_ids[b : b + 100]}}
+            for ids, docs, metas in self._pages(self.chunks, ["documents", "metadatas"], where):
+                yield from zip(ids, docs, metas)
+
     def query(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[str, float]]:
         n = self.chunks.count()
         if n == 0:
@@ -210,10 +247,10 @@ class Store:
         got = self.chunks.get(ids=ids, include=["documents", "metadatas"])
         return {i: (t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
 
-    def _pages(self, col, include: list[str], page: int = 2000):
+    def _pages(self, col, include: list[str], where: dict | None = None, page: int = 2000):
         offset = 0
         while True:
-            got = col.get(include=include, limit=page, offset=offset)
+            got = col.get(include=include, where=where, limit=page, offset=offset)
             if not got["ids"]:
                 return
             if include == ["metadatas"]:

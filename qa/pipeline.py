@@ -71,9 +71,10 @@ class Pipeline:
         with self._init_lock:
             if self._store is None:
                 store = Store(self.settings.data_dir, self.settings.chroma_url, Embedder.name, Embedder.dimension)
-                # In server mode the API keeps no state on disk: the BM25 index lives in memory.
-                cache = None if self.settings.chroma_url else self.settings.data_dir
-                self._keywords = KeywordIndex(store, cache)
+                # The keyword index is derived and local: beside the embedded store, or in this
+                # machine's cache in server mode (each replica keeps its own, synced from the store).
+                folder = self.settings.cache_dir / "keyword" if self.settings.chroma_url else self.settings.data_dir
+                self._keywords = KeywordIndex(store, folder)
                 self._retriever = Retriever(store, self.embedder, self._keywords, self.settings.candidates)
                 self._indexer = Indexer(store, self.embedder)
                 # Decided once, when the store is first opened: an index that starts empty gets

@@ -85,8 +85,8 @@ class Retriever:
             vector = self.embedder([question])[0]
             lists.append([cid for cid, _ in self.store.query(vector, n, filters.chroma_where())])
         if mode in ("hybrid", "bm25"):
-            mask = None if filters.empty else self.keywords.mask(filters.accepts)
-            lists.append([cid for cid, _ in self.keywords.search(question, n, mask)])
+            accepts = None if filters.empty else filters.accepts
+            lists.append([cid for cid, _ in self.keywords.search(question, n, accepts)])
         fused: dict[str, float] = {}
         for ranked in lists:
             for rank, cid in enumerate(ranked):

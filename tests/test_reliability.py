@@ -54,8 +54,7 @@ def check_consistent(data_dir: Path, expected: set[str] | None = None) -> None:
     for _, text, meta in chunks:
         assert full[meta["doc_id"]].text[meta["start"] : meta["end"]] == text
     keywords = KeywordIndex(store, data_dir)
-    keywords.refresh()
-    assert sorted(keywords._ids) == sorted(chunk_ids), "BM25 and vector index disagree"
+    assert sorted(keywords.chunk_ids()) == sorted(chunk_ids), "BM25 and vector index disagree"
 
 
 def test_ingest_killed_midway_then_rerun(tmp_path: Path) -> None:
@@ -235,7 +234,7 @@ def test_no_secret_in_logs(tmp_path: Path) -> None:
     assert "hunter2-secret" not in Path(server.log.name).read_text()
 
 
-def test_restart_corrupt_bm25_and_incompatible_store(tmp_path: Path) -> None:
+def test_restart_corrupt_keyword_index_and_incompatible_store(tmp_path: Path) -> None:
     from index.store import IncompatibleStore, Store
     from qa.pipeline import Pipeline
     from qa.schema import AskRequest
@@ -249,18 +248,19 @@ def test_restart_corrupt_bm25_and_incompatible_store(tmp_path: Path) -> None:
     del pipe
 
     # Damage the derived keyword index: it is rebuilt from the store.
-    (data / "bm25" / "chunks.json").write_text("{not json")
+    [index_file] = data.glob("keyword-*.sqlite3")
+    index_file.write_bytes(b"not a database" * 100)
     pipe = Pipeline(Settings(data_dir=data))
     pipe.warm_up()
     after = pipe.ask(AskRequest(question="When was the first joint exercise?"))
     assert after.answer == before.answer and len(pipe.list_documents()) == 5
-    json.loads((data / "bm25" / "chunks.json").read_text())
-    import shutil
-
-    shutil.rmtree(data / "bm25")
+    assert len(pipe._keywords) == pipe.store.count()[1]
+    del pipe
+    index_file.unlink()
     pipe = Pipeline(Settings(data_dir=data))
     pipe.warm_up()
     assert pipe.ask(AskRequest(question="When was the first joint exercise?")).answer == before.answer
+    assert index_file.is_file()
 
     other = tmp_path / "other"
     Store(other, None, "some-other-embedder", 768)
