@@ -1,4 +1,4 @@
-"""`as_of` and questions about the latest state, through the pipeline, the HTTP API and the CLI (fake models)."""
+"""`as_of` and questions about the latest state, through the pipeline, the HTTP API and the CLI (real models)."""
 
 from __future__ import annotations
 
@@ -7,45 +7,58 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from index.documents import Document
 from qa.recency import Candidate, asks_for_latest, preferred
 from qa.schema import AskRequest
-from tests.fake_models import fake_pipeline
+from tests.conftest import qa_env, run_qa
 
-# Three articles that disagree over time; the reader is most sure of the oldest answer.
+# Three articles that disagree over time.
 ARTICLES = [
     Document("acme-2022", "Acme names a chief", "Acme board meeting. The chief executive of Acme is Alice Smith, the board said.", "wire", "2022-01-10"),
     Document("acme-2023", "Acme changes its chief", "Acme board meeting. The chief executive of Acme is Bob Jones, the board said.", "wire", "2023-06-01T09:30:00+00:00"),
     Document("acme-undated", "Acme profile", "Acme board meeting. The chief executive of Acme is Carol White, the board said.", "blog", None),
 ]
-MARGINS = {"Alice Smith": 5.0, "Carol White": 3.0, "Bob Jones": 1.0}  # scores .99, .95, .73
+NAMES = {"Alice Smith", "Bob Jones", "Carol White"}
 LATEST = "Who is the current chief executive of Acme?"
 PLAIN = "Who is the chief executive of Acme?"
 
 
 @pytest.fixture(scope="module")
-def pipe(tmp_path_factory):
-    p = fake_pipeline(tmp_path_factory.mktemp("as_of") / "data", MARGINS)
+def data_dir(tmp_path_factory):
+    from qa.pipeline import Pipeline
+    from qa.settings import Settings
+
+    data = tmp_path_factory.mktemp("as_of") / "data"
+    p = Pipeline(Settings(data_dir=data, sample_corpus=False))
     p.add_documents(ARTICLES)
+    return data
+
+
+@pytest.fixture(scope="module")
+def pipe(data_dir):
+    from qa.pipeline import Pipeline
+    from qa.settings import Settings
+
+    p = Pipeline(Settings(data_dir=data_dir, sample_corpus=False))
     p.start()
     assert p.status == "ok", p.startup_error
     return p
 
 
 @pytest.fixture(scope="module")
-def client(pipe, tmp_path_factory) -> Iterator[TestClient]:
-    import api.app
+def client(data_dir) -> Iterator[TestClient]:
+    from api.app import create_app
+    from qa.settings import Settings
 
-    original = api.app.Pipeline
-    api.app.Pipeline = lambda settings: pipe  # the app's lifespan starts our pipeline, already warm
-    try:
-        with TestClient(api.app.create_app(pipe.settings)) as c:
-            assert pipe.ready.wait(30)
-            yield c
-    finally:
-        api.app.Pipeline = original
+    with TestClient(create_app(Settings(data_dir=data_dir, sample_corpus=False))) as c:
+        for _ in range(300):
+            if c.get("/health").json()["status"] == "ok":
+                break
+            import time
+
+            time.sleep(0.1)
+        yield c
 
 
 def _dates(body: dict) -> list[str | None]:
@@ -74,9 +87,8 @@ def test_preferred_is_the_newest_for_latest_questions_only() -> None:
 # -- through the pipeline ------------------------------------------------------------------
 def test_plain_question_keeps_the_best_scored_answer(pipe) -> None:
     r = pipe.ask(AskRequest(question=PLAIN))
-    assert r.answer == "Alice Smith" and not r.most_recent
-    assert _dates(r.model_dump()) == ["2022-01-10"]
-    assert [a.answer for a in r.alternatives] == ["Carol White"]  # Bob Jones scores under the ratio
+    assert r.answer in NAMES and not r.most_recent
+    assert all(a.score >= pipe.settings.alternative_ratio * r.score for a in r.alternatives)
 
 
 def test_latest_question_gives_the_newest_answer_and_dates_the_earlier_ones(pipe) -> None:
@@ -125,33 +137,30 @@ def test_schema_names_as_of(client: TestClient) -> None:
 
 # -- through the CLI -----------------------------------------------------------------------
 @pytest.fixture
-def cli(pipe, monkeypatch):
-    import cli.main
-
-    monkeypatch.setattr(cli.main, "_pipeline", lambda: pipe)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli.main.app, list(args))
+def cli(data_dir, pipe):
+    env = qa_env(data_dir, QA_SAMPLE_CORPUS="false")
+    return lambda *args: run_qa(*args, env=env)
 
 
 def test_as_of_in_the_cli(cli) -> None:
     r = cli("ask", LATEST, "--as-of", "2022-12-31", "--json")
-    assert r.exit_code == 0, r.output
+    assert r.returncode == 0, r.stderr
     body = json.loads(r.stdout)
     assert body["answer"] == "Alice Smith" and _dates(body) == ["2022-01-10"]
 
 
 def test_cli_shows_the_newest_answer_and_dates(cli) -> None:
     r = cli("ask", LATEST)
-    assert r.exit_code == 0, r.output
+    assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("Bob Jones\n")
     assert "(2023-06-01T09:30:00+00:00) — acme-2023" in r.stdout  # the citation's date
     assert "earlier articles said" in r.stdout
-    assert "Alice Smith (score 0.99; acme-2022 (2022-01-10))" in r.stdout
+    assert "Alice Smith (score " in r.stdout and "acme-2022 (2022-01-10))" in r.stdout
 
 
 def test_malformed_as_of_in_the_cli_is_one_line(cli) -> None:
     r = cli("ask", LATEST, "--as-of", "2022-02-30")
-    assert r.exit_code == 2
+    assert r.returncode == 2
     assert r.stdout == ""
     assert r.stderr.strip().splitlines() == ["error: as_of: must be a date YYYY-MM-DD that exists, not '2022-02-30'"]
 
