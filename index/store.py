@@ -40,15 +40,18 @@ class StoredDocument:
     metadata: dict
 
 
-def published_number(published: str | None) -> int | None:
-    """yyyymmdd as an int, so Chroma can range-filter on dates."""
+def published_number(published: str | None, *, end: bool = False) -> int | None:
+    """yyyymmdd as an int, so Chroma can range-filter on dates; a year or a month alone is its
+    first day, or its last with `end` (an upper bound "2024" means up to the end of 2024)."""
     if not published:
         return None
     digits = "".join(ch for ch in published[:10] if ch.isdigit())
     if len(digits) >= 8:
         return int(digits[:8])
+    if len(digits) == 6:
+        return int(digits + ("31" if end else "01"))
     if len(digits) == 4:
-        return int(digits + "0101")
+        return int(digits + ("1231" if end else "0101"))
     return None
 
 

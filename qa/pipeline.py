@@ -39,7 +39,7 @@ def filters_for(request: AskRequest) -> Filters | None:
     given = request.filters.model_dump() if request.filters else {}
     if request.as_of:
         to = given.get("published_to")
-        bound = published_number(to) if to else None
+        bound = published_number(to, end=True) if to else None
         # The earlier of the two bounds; a bound the store can't compare gives way to as_of.
         if bound is None or published_number(request.as_of) < bound:
             given["published_to"] = request.as_of

@@ -21,13 +21,18 @@ class Filters:
     published_from: str | None = None
     published_to: str | None = None
 
+    @property
+    def bounds(self) -> tuple[int | None, int | None]:
+        """Publication bounds as yyyymmdd numbers; an upper bound "2024" reaches the end of 2024."""
+        return published_number(self.published_from), published_number(self.published_to, end=True)
+
     def chroma_where(self) -> dict | None:
         clauses: list[dict] = []
         if self.doc_ids:
             clauses.append({"doc_id": {"$in": list(self.doc_ids)}})
         if self.source:
             clauses.append({"source": self.source})
-        lo, hi = published_number(self.published_from), published_number(self.published_to)
+        lo, hi = self.bounds
         if lo is not None:
             clauses.append({"published": {"$gte": lo}})
         if hi is not None:
@@ -41,7 +46,7 @@ class Filters:
             return False
         if self.source and meta.get("source") != self.source:
             return False
-        lo, hi = published_number(self.published_from), published_number(self.published_to)
+        lo, hi = self.bounds
         if lo is not None or hi is not None:
             value = meta.get("published")
             if value is None or (lo is not None and value < lo) or (hi is not None and value > hi):

@@ -156,3 +156,13 @@ def test_pdf_creation_date() -> None:
 def test_pdf_without_or_with_a_broken_date() -> None:
     assert _one("a.pdf", _pdf({"/Title": "Harbour reopens"})).published is None
     assert _one("a.pdf", _pdf({"/Title": "Harbour reopens", "/CreationDate": "yesterday"})).published is None
+
+
+def test_partial_dates_filter_as_periods() -> None:
+    from qa.retrieve import Filters
+
+    assert published_number("2024-03") == 20240301 and published_number("2024-03", end=True) == 20240331
+    assert published_number("2024") == 20240101 and published_number("2024", end=True) == 20241231
+    year = Filters(published_from="2024", published_to="2024")
+    assert year.accepts({"published": 20241215}) and not year.accepts({"published": 20250101})
+    assert Filters(published_to="2024-03").accepts({"published": 20240331})
