@@ -14,10 +14,12 @@ from pathlib import Path
 from eval.common import CORES, RESULTS, Section, missing_data
 
 FLOORS = Path(__file__).parent / "floors.json"
+FULL_ONLY = ("peers", "news")
 EXIT_NOT_FOUND = 4  # as `qa` uses for a missing input
 # The datasets each part reads (the quick run reads them from eval/data/quick, shipped).
 NEEDS = {"reader": ["squad-v1.1-dev", "squad-v2.0-dev"], "answering": ["squad-v1.1-dev", "squad-v2.0-dev"],
-         "retrieval": ["beir-scifact", "hotpotqa-dev-ircot500"], "speed": [], "peers": ["squad-v1.1-dev"]}
+         "retrieval": ["beir-scifact", "hotpotqa-dev-ircot500"],
+         "embedder": ["beir-scifact", "squad-v1.1-dev"], "news": ["realtimeqa-2023-dev"], "speed": [], "peers": ["squad-v1.1-dev"]}
 
 
 def charts(figures: dict[str, float], out: Path) -> list[str]:
@@ -98,12 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="the seeded subsets shipped in eval/data/quick, for CI (about 5 minutes on 2 cores)")
     parser.add_argument("--reader", type=Path, default=None, help="reader model folder (default: the packaged one)")
     parser.add_argument("--out", type=Path, default=None, help="report folder (default: eval/results, or eval/results/quick)")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["reader", "answering", "retrieval", "speed", "peers"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=list(NEEDS))
     parser.add_argument("--reader-sample", type=int, default=None, help="full run: seeded sample of SQuAD questions for the reader (default: all)")
     parser.add_argument("--e2e-questions", type=int, default=None, help="full run: seeded sample of SQuAD v1.1 questions end to end (default: all)")
+    parser.add_argument("--news-questions", type=int, default=None, help="full run: seeded sample of the news questions (default: all 165)")
     parser.add_argument("--v2-questions", type=int, default=2000, help="full run: seeded sample of SQuAD v2.0 questions end to end")
     args = parser.parse_args(argv)
-    parts = [p for p in NEEDS if p not in args.skip and not (p == "peers" and args.quick)]
+    # The news set's articles carry no licence to redistribute: it is not shipped, so the quick run has no news part.
+    parts = [p for p in NEEDS if p not in args.skip and not (p in FULL_ONLY and args.quick)]
     missing = missing_data(list(dict.fromkeys(n for p in parts for n in NEEDS[p])), args.quick)
     if missing:
         where = ("the quick subsets are built by `python -m eval.make_quick_data`" if args.quick else
@@ -140,11 +144,19 @@ def main(argv: list[str] | None = None) -> int:
             from eval import retrieval
 
             add(*retrieval.run(work, args.reader, args.quick))
+        if "embedder" not in args.skip:
+            from eval import embedder
+
+            add(embedder.run(args.quick))
+        if "news" in parts:
+            from eval import news
+
+            add(news.run(work, args.reader, args.news_questions))
         if "speed" not in args.skip:
             from eval import speed
 
             add(speed.run(work, args.reader, args.quick))
-        if "peers" not in args.skip and not args.quick:
+        if "peers" in parts:
             from eval import peers
 
             add(peers.run(work, args.reader, sections))

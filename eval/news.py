@@ -1,0 +1,118 @@
+"""The news benchmark (realtimeqa-2023-dev) through the product's pipeline, with the error split of issue 14.
+
+Every article is ingested as a user would drop it in (title first line, `published` kept);
+each answerable quiz question is asked through `Pipeline.ask` (answer forced, so the
+reader's choice is scored, and once more with abstention). A wrong forced answer is put in
+one of three bins:
+- retrieval: no passage read holds the answer's words;
+- reading: a passage read holds them, but no span the reader proposed is the answer;
+- selection: the reader proposed the answer, but another span won.
+Recall@k is of any answering article among the first k distinct articles of the hybrid ranking.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+from eval.common import EVAL_DATA, Section, read_jsonl
+from index.documents import Document
+from qa.normalize import best_over_golds, normalize_answer
+from qa.pipeline import Pipeline
+from qa.schema import AskRequest
+from qa.settings import Settings
+
+NAME = "realtimeqa-2023-dev"
+KS = (1, 5, 20, 50)
+
+
+def documents(folder: Path) -> list[Document]:
+    return [
+        Document(id=d["id"], title=d.get("title", ""), text=f"{d['title']}\n\n{d['text']}" if d.get("title") else d["text"],
+                 source=d.get("url", d["id"]), published=d.get("published"))
+        for d in read_jsonl(folder / "documents.jsonl")
+    ]
+
+
+def _ranked_docs(pipe: Pipeline, question: str, k: int) -> list[str]:
+    out: list[str] = []
+    for cid, _ in pipe.retriever.ranked_ids(question, k * 4):
+        doc = cid.split("::")[0]
+        if doc not in out:
+            out.append(doc)
+        if len(out) == k:
+            break
+    return out
+
+
+def diagnose(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
+    k_read = pipe.settings.top_k
+    recall = {k: 0 for k in KS}
+    bins = {"right": 0, "retrieval": 0, "reading": 0, "selection": 0}
+    em = f1 = cited = abstained_right = abstained_wrong = 0.0
+    gold_read = 0
+    for q in qs:
+        gold = set(q["gold_doc_ids"])
+        ranked = _ranked_docs(pipe, q["question"], max(KS))
+        for k in KS:
+            recall[k] += bool(gold & set(ranked[:k]))
+        forced = pipe.ask(AskRequest(question=q["question"]), threshold=0.0)
+        e, f = best_over_golds(forced.answer or "", q["answers"])
+        em, f1 = em + e, f1 + f
+        cited += bool(gold & {c.doc_id for c in forced.citations})
+        passages = pipe.retriever(q["question"], k_read)
+        gold_read += bool(gold & {p.doc_id for p in passages})
+        if e == 1.0:
+            bins["right"] += 1
+        else:
+            golds = {normalize_answer(a) for a in q["answers"]}
+            in_read = any(g and g in normalize_answer(p.text) for p in passages for g in golds)
+            reading = pipe.reader.read(q["question"], [p.text for p in passages], top_spans=20)
+            proposed = any(best_over_golds(passages[s.passage].text[s.start : s.end], q["answers"])[0] == 1.0 for s in reading.spans)
+            bins["selection" if proposed else "reading" if in_read else "retrieval"] += 1
+        free = pipe.ask(AskRequest(question=q["question"]))
+        if free.answer is None:
+            if e == 1.0:
+                abstained_right += 1
+            else:
+                abstained_wrong += 1
+    n = len(qs)
+    out = {"questions": n, "em": 100 * em / n, "f1": 100 * f1 / n, "cited_gold": 100 * cited / n, "gold_read": gold_read / n,
+           "abstained_right": abstained_right, "abstained_wrong": abstained_wrong}
+    out |= {f"r{k}": recall[k] / n for k in KS}
+    out |= {f"bin_{b}": v for b, v in bins.items()}
+    return out
+
+
+def run(work: Path, reader_path: Path | None, questions: int | None = None) -> Section:
+    folder = EVAL_DATA / NAME
+    docs = documents(folder)
+    qs = read_jsonl(folder / "questions.jsonl")
+    if questions is not None and questions < len(qs):
+        qs = random.Random(0).sample(qs, questions)
+    pipe = Pipeline(Settings(data_dir=work / "news", reader_path=reader_path, sample_corpus=False))
+    pipe.warm_up()
+    t = time.perf_counter()
+    report = pipe.add_documents(docs)
+    ingest_s = time.perf_counter() - t
+    r = diagnose(pipe, qs)
+    wrong = r["questions"] - r["bin_right"]
+    lines = [
+        f"{r['questions']} answerable quiz questions against all {len(docs)} articles ({report.chunks} chunks, title first, dates kept); "
+        f"top_k {pipe.settings.top_k}. Development set: figures here guide the work, the held-out news sets judge it.",
+        "",
+        f"- End to end, answer forced: EM {r['em']:.1f}, F1 {r['f1']:.1f}; an answering article cited for {r['cited_gold']:.0f}% of questions.",
+        f"- With abstention: {r['abstained_wrong']:.0f} of the {wrong} wrong answers become \"not found\", and {r['abstained_right']:.0f} of the {r['bin_right']} right ones do.",
+        f"- Recall of an answering article: " + ", ".join(f"@{k} {r[f'r{k}']:.2f}" for k in KS) + f"; among the {pipe.settings.top_k} passages read: {r['gold_read']:.2f}.",
+        "",
+        "| outcome (forced answer) | questions | share |",
+        "|---|---|---|",
+        *(f"| {label} | {r[f'bin_{b}']} | {100 * r[f'bin_{b}'] / r['questions']:.0f}% |" for b, label in (
+            ("right", "right"), ("retrieval", "retrieval: the answer's words in no passage read"),
+            ("reading", "reading: read, but the reader never proposed the answer"), ("selection", "selection: proposed, another span won"))),
+        "",
+        f"Ingest of the archive: {report.chunks / ingest_s:.1f} chunks/s, {len(docs) / ingest_s:.2f} articles/s ({ingest_s / 60:.1f} min).",
+    ]
+    figures = {f"news_{k}": v for k, v in r.items() if isinstance(v, (int, float))} | {"news_ingest_chunks_per_s": report.chunks / ingest_s}
+    return Section(f"News ({NAME}): answers and where the errors come from", lines, figures)

@@ -1,0 +1,191 @@
+"""The cost curve: one archive grown to 1k, 10k and 100k chunks, measured at each size.
+
+`python -m eval.scale [--sizes 1000 10000 100000]` (long: the 100k step ingests for about half
+an hour on 2 cores). Articles come from the public sets (realtimeqa news, SQuAD and HotpotQA
+paragraphs), then synthetic articles pad to the size. At each size: the ingest rate of that
+step, the data directory on disk, `/ask` p50/p95 with 1 and 4 clients over real HTTP
+(`qa serve`, one process), the server's RSS after the load, and how long one new article
+takes from `POST /documents` to being found by `/ask`. Writes `eval/results/scale.md`,
+`scale.json` and `scale.png`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from eval.common import CORES, EVAL_DATA, RESULTS, pct, read_jsonl
+from eval.speed import _free_port, _rss_mb
+from eval.synthetic import article
+from index.documents import Document
+from qa.pipeline import Pipeline
+from qa.settings import Settings
+
+
+def articles() -> Iterator[Document]:
+    """Public articles first, then synthetic ones without end."""
+    news = EVAL_DATA / "realtimeqa-2023-dev" / "documents.jsonl"
+    if news.is_file():
+        for d in read_jsonl(news):
+            yield Document(id=d["id"], title=d["title"], text=f"{d['title']}\n\n{d['text']}", source=d.get("url", d["id"]), published=d.get("published"))
+    for name in ("squad-v1.1-dev", "hotpotqa-dev-ircot500"):
+        path = EVAL_DATA / name / "documents.jsonl"
+        if path.is_file():
+            for d in read_jsonl(path):
+                yield Document(id=f"{name}-{d['id']}", title=d.get("title", ""), text=d["text"], source=name)
+    n = 0
+    while True:
+        a = article(n)
+        yield Document(id=a.doc_id, title=a.title, text=a.text, source="synthetic")
+        n += 1
+
+
+def grow(data: Path, target: int, skip: int) -> dict[str, float]:
+    """Ingest the articles after the first `skip` until the store holds `target` chunks."""
+    pipe = Pipeline(Settings(data_dir=data, sample_corpus=False))
+    pipe.warm_up()
+    source = articles()
+    for _ in range(skip):
+        next(source)
+    used = added = 0
+    started = time.perf_counter()
+    while pipe.store.count()[1] < target:
+        have = pipe.store.count()[1]
+        batch, guess = [], 0
+        for doc in source:
+            batch.append(doc)
+            guess += max(1, len(doc.text) // 700)  # about 700 characters a chunk
+            if guess >= min(500, target - have):
+                break
+        used += len(batch)
+        added += pipe.add_documents(batch).chunks
+        print(f"  {pipe.store.count()[1]} chunks ({added / (time.perf_counter() - started):.1f} chunks/s)", file=sys.stderr, flush=True)
+    return {"used": used, "added": added, "seconds": time.perf_counter() - started, "chunks": pipe.store.count()[1]}
+
+
+def _disk_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
+
+
+def measure(data: Path, questions: list[str], requests: int) -> dict[str, float]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")} | {"QA_DATA_DIR": str(data), "QA_LOG_LEVEL": "WARNING", "QA_SAMPLE_CORPUS": "false"}
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "qa"), "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            try:
+                if httpx.get(url + "/health", timeout=5).json().get("status") == "ok":
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        out: dict[str, float] = {}
+        with httpx.Client(timeout=120) as client:
+            client.post(url + "/ask", json={"question": questions[0]}).raise_for_status()
+            for clients in (1, 4):
+                lat: list[float] = []
+
+                def one(i: int) -> None:
+                    t = time.perf_counter()
+                    client.post(url + "/ask", json={"question": questions[i % len(questions)]}).raise_for_status()
+                    lat.append(1000 * (time.perf_counter() - t))
+
+                with ThreadPoolExecutor(clients) as pool:
+                    list(pool.map(one, range(requests)))
+                out[f"p50_ms_{clients}"], out[f"p95_ms_{clients}"] = pct(lat, 50), pct(lat, 95)
+            out["rss_mb"] = _rss_mb(proc.pid)
+            word = f"Quorvane{int(time.time())}"
+            doc = {"title": f"{word} opens", "text": f"The {word} bridge was opened by mayor Ilse Brandt on Monday."}
+            t = time.perf_counter()
+            client.post(url + "/documents", json=doc).raise_for_status()
+            while client.post(url + "/ask", json={"question": f"Who opened the {word} bridge?"}).json().get("answer") != "Ilse Brandt":
+                if time.perf_counter() - t > 120:
+                    raise TimeoutError("the new article never became searchable")
+            out["write_searchable_s"] = time.perf_counter() - t
+        return out
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(60)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.scale", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--requests", type=int, default=60, help="requests per client count at each size")
+    parser.add_argument("--data", type=Path, default=None, help="grow this data directory (kept) instead of a temporary one")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--grow", nargs=2, metavar=("TARGET", "SKIP"), type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.grow:  # one growth step, in its own process: an embedded store belongs to one process at a time
+        print(json.dumps(grow(args.data, *args.grow)))
+        return 0
+    data = args.data or Path(tempfile.mkdtemp(prefix="qa-scale-")) / "data"
+    questions = [q["question"] for q in read_jsonl(Path(__file__).parent / "data" / "seed_dev.jsonl")]
+    news_q = EVAL_DATA / "realtimeqa-2023-dev" / "questions.jsonl"
+    if news_q.is_file():
+        questions += [q["question"] for q in read_jsonl(news_q)][:44]
+    rows, skip = [], 0
+    for size in sorted(args.sizes):
+        print(f"growing to {size} chunks", flush=True)
+        step = subprocess.run([sys.executable, "-m", "eval.scale", "--data", str(data), "--grow", str(size), str(skip)],
+                              stdout=subprocess.PIPE, text=True, check=True)
+        grown = json.loads(step.stdout.strip().splitlines()[-1])
+        skip += grown["used"]
+        row = {"chunks": grown["chunks"], "ingest_chunks_per_s": grown["added"] / grown["seconds"] if grown["added"] else float("nan"), "disk_mb": _disk_mb(data)}
+        row |= measure(data, questions, args.requests)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "scale.json").write_text(json.dumps(rows, indent=1))
+    lines = [
+        "# Cost curve (issue 13)", "",
+        f"Made by `python -m eval.scale --sizes {' '.join(map(str, args.sizes))}` on {time.strftime('%Y-%m-%d %H:%M')} UTC, {CORES} cores; "
+        f"one archive grown step by step (news, SQuAD and HotpotQA articles, then synthetic ones); `qa serve`, one process, embedded store; "
+        f"{args.requests} requests per row; questions from seed_dev and the news set.", "",
+        "| chunks | ingest chunks/s (this step) | on disk MB | `/ask` p50 / p95 ms, 1 client | p50 / p95 ms, 4 clients | RSS MB after the load | one write searchable, s |",
+        "|---|---|---|---|---|---|---|",
+        *(f"| {r['chunks']:,} | {r['ingest_chunks_per_s']:.1f} | {r['disk_mb']:.0f} | {r['p50_ms_1']:.0f} / {r['p95_ms_1']:.0f} | "
+          f"{r['p50_ms_4']:.0f} / {r['p95_ms_4']:.0f} | {r['rss_mb']:.0f} | {r['write_searchable_s']:.2f} |" for r in rows),
+        "",
+    ]
+    (args.out / "scale.md").write_text("\n".join(lines))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    xs = [r["chunks"] for r in rows]
+    axes[0].plot(xs, [r["p50_ms_1"] for r in rows], "o-", label="p50, 1 client")
+    axes[0].plot(xs, [r["p95_ms_1"] for r in rows], "o--", label="p95, 1 client")
+    axes[0].plot(xs, [r["p50_ms_4"] for r in rows], "s-", label="p50, 4 clients")
+    axes[0].set_ylabel("/ask ms")
+    axes[1].plot(xs, [r["rss_mb"] for r in rows], "o-", label="RSS MB")
+    axes[1].plot(xs, [r["disk_mb"] for r in rows], "s-", label="disk MB")
+    axes[2].plot(xs, [r["ingest_chunks_per_s"] for r in rows], "o-", label="ingest chunks/s")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel("chunks in the archive")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(args.out / "scale.png", dpi=110)
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
