@@ -1,0 +1,335 @@
+"""HTTP fetching for feeds and pages: conditional requests, retries, a per-host rate limit and an address guard."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("qa-articles")
+    except Exception:  # noqa: BLE001 - a checkout that isn't installed still names itself
+        return "0"
+
+
+USER_AGENT = f"qa-articles/{_version()} (self-hosted question answering over news articles; feed and page fetcher)"
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+REDIRECTS = {301, 302, 303, 307, 308}
+MAX_REDIRECTS = 5
+MAX_RETRY_AFTER_S = 60.0
+
+
+class FetchError(Exception):
+    """A URL that could not be fetched; `reason` is short (`timeout`, `HTTP 500`, ...)."""
+
+    def __init__(self, url: str, reason: str):
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class Refused(FetchError):
+    """A URL the address guard does not let the service fetch (scheme, or a non-public address)."""
+
+
+class Stopped(Exception):
+    """The stop event was set while waiting (rate limit or backoff)."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str  # after redirects
+    status: int  # 200, or 304 when the conditional request says nothing changed
+    content: bytes
+    content_type: str
+    etag: str | None
+    last_modified: str | None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def _refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for attr, name in (
+        ("is_loopback", "loopback"),
+        ("is_link_local", "link-local"),
+        ("is_private", "private"),
+        ("is_multicast", "multicast"),
+        ("is_unspecified", "unspecified"),
+        ("is_reserved", "reserved"),
+    ):
+        if getattr(ip, attr):
+            return f"{ip} is a {name} address"
+    if not ip.is_global:
+        return f"{ip} is not a public address"
+    return None
+
+
+class AddressGuard:
+    """Lets only http(s) URLs whose host resolves to public addresses through, unless the host is allow-listed."""
+
+    def __init__(self, allow_hosts: list[str] | None = None):
+        self.allow_hosts = {h.strip().lower().strip("[]") for h in (allow_hosts or []) if h.strip()}
+
+    def check(self, url: str) -> str | None:
+        """The address to connect to (every resolved address is checked; the first is pinned), None if allow-listed."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise Refused(url, f"refused: only http and https URLs can be fetched (got {parts.scheme or 'no scheme'!r})")
+        host = (parts.hostname or "").lower()
+        if not host:
+            raise Refused(url, "refused: the URL has no host")
+        if host in self.allow_hosts:
+            return None
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            raise Refused(url, "refused: invalid port") from None
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise FetchError(url, f"can't resolve {host} ({exc})") from None
+        addresses = []
+        for info in infos:
+            ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+            why = _refusal(ip)
+            if why:
+                raise Refused(url, f"refused: {host} resolves to {why} (allow it with QA_FETCH_ALLOW_HOSTS)")
+            addresses.append(str(ip))
+        if not addresses:
+            raise FetchError(url, f"can't resolve {host}")
+        return addresses[0]
+
+
+class Fetcher:
+    """One HTTP client for feeds and pages: timeouts, retries with backoff, a minimum delay per host, a size limit."""
+
+    def __init__(
+        self,
+        *,
+        timeout_s: float = 20.0,
+        retries: int = 3,
+        backoff_s: float = 1.0,
+        host_delay_s: float = 1.0,
+        max_bytes: int = 20_000_000,
+        guard: AddressGuard | None = None,
+        stop: threading.Event | None = None,
+    ):
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.host_delay_s = host_delay_s
+        self.max_bytes = max_bytes
+        self.guard = guard
+        self.stop = stop or threading.Event()
+        self.requests = 0  # sent, retries and redirects included
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._client = httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False, headers={"User-Agent": USER_AGENT})
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _wait(self, seconds: float) -> None:
+        if seconds > 0 and self.stop.wait(seconds):
+            raise Stopped()
+
+    def _pace(self, url: str) -> None:
+        """Wait until this host's minimum delay since its previous request has passed."""
+        host = urlsplit(url).netloc.lower()
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                due = self._last.get(host, -1e9) + self.host_delay_s
+                if now >= due:
+                    self._last[host] = now
+                    return
+            self._wait(due - now)
+
+    def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> Fetched:
+        """GET with redirects (each hop checked by the guard), conditional headers and retries."""
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            result = self._get_retrying(current, headers)
+            if isinstance(result, Fetched):
+                return result
+            current = result  # a redirect
+        raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")
+
+    def _get_retrying(self, url: str, headers: dict[str, str]) -> Fetched | str:
+        attempt = 0
+        while True:
+            if self.stop.is_set():
+                raise Stopped()
+            try:
+                return self._get_once(url, headers)
+            except _Retryable as exc:
+                if attempt >= self.retries:
+                    raise FetchError(url, exc.reason) from None
+                delay = self.backoff_s * 2**attempt
+                if exc.retry_after is not None:
+                    delay = max(delay, min(exc.retry_after, MAX_RETRY_AFTER_S))
+                attempt += 1
+                self._wait(delay)
+
+    def _get_once(self, url: str, headers: dict[str, str]) -> Fetched | str:
+        pinned = self.guard.check(url) if self.guard else None
+        request_url = httpx.URL(url)
+        extensions = {}
+        send_headers = dict(headers)
+        if pinned is not None:
+            # Connect to the address just checked, not to whatever a second lookup returns.
+            send_headers["Host"] = request_url.netloc.decode("ascii")
+            if request_url.scheme == "https":
+                extensions["sni_hostname"] = request_url.host
+            request_url = request_url.copy_with(host=pinned)
+        self._pace(url)
+        self.requests += 1
+        try:
+            request = self._client.build_request("GET", request_url, headers=send_headers, extensions=extensions)
+            response = self._client.send(request, stream=True)
+        except httpx.TimeoutException:
+            raise _Retryable("timeout") from None
+        except httpx.TransportError as exc:
+            raise _Retryable(_transport_reason(exc)) from None
+        try:
+            status = response.status_code
+            if status in REDIRECTS and response.headers.get("location"):
+                return urljoin(url, response.headers["location"])
+            if status in RETRY_STATUSES:
+                raise _Retryable(f"HTTP {status}", _retry_after(response.headers.get("retry-after")))
+            if status == 304:
+                return Fetched(url, 304, b"", "", response.headers.get("etag"), response.headers.get("last-modified"))
+            if status != 200:
+                raise FetchError(url, f"HTTP {status}")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                raise FetchError(url, f"larger than {self.max_bytes} bytes")
+            body = bytearray()
+            try:
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > self.max_bytes:
+                        raise FetchError(url, f"larger than {self.max_bytes} bytes")
+            except httpx.TimeoutException:
+                raise _Retryable("timeout") from None
+            except httpx.TransportError as exc:
+                raise _Retryable(_transport_reason(exc)) from None
+            return Fetched(
+                url,
+                200,
+                bytes(body),
+                response.headers.get("content-type", "").split(";")[0].strip().lower(),
+                response.headers.get("etag"),
+                response.headers.get("last-modified"),
+            )
+        finally:
+            response.close()
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def _transport_reason(exc: httpx.TransportError) -> str:
+    text = str(exc)
+    if "refused" in text.lower():
+        return "connection refused"
+    if isinstance(exc, httpx.ConnectError):
+        return f"can't connect ({text})" if text else "can't connect"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+class FetchState:
+    """ETag / Last-Modified per URL (and a feed's item URLs), in one JSON file written atomically."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.urls: dict[str, dict] = self._read()
+        self._changed: dict[str, dict] = {}
+
+    def _read(self) -> dict[str, dict]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}  # missing or damaged: every URL is fetched in full once
+        urls = data.get("urls") if isinstance(data, dict) else None
+        return {k: v for k, v in urls.items() if isinstance(v, dict)} if isinstance(urls, dict) else {}
+
+    def get(self, url: str) -> dict:
+        return self.urls.get(url, {})
+
+    def remember(self, url: str, fetched: Fetched, **extra) -> None:
+        entry = {k: v for k, v in (("etag", fetched.etag), ("last_modified", fetched.last_modified)) if v}
+        entry.update(extra)
+        self.urls[url] = entry
+        self._changed[url] = entry
+
+    def forget(self, url: str) -> None:
+        self.urls.pop(url, None)
+        self._changed[url] = {}
+
+    def save(self) -> None:
+        """Merge this run's changes into the file as it is now (another process may have written), then replace it."""
+        if not self._changed:
+            return
+        merged = self._read()
+        for url, entry in self._changed.items():
+            if entry:
+                merged[url] = entry
+            else:
+                merged.pop(url, None)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"version": 1, "urls": merged}, f, ensure_ascii=False, indent=0)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.urls = merged
+        self._changed = {}
