@@ -163,6 +163,14 @@ class DocumentIn(BaseModel):
         return value
 
 
+class FetchIn(BaseModel):
+    """A URL for the server to fetch and ingest (POST /documents/fetch)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(..., min_length=1, max_length=2000, description="An http(s) URL of an article page.")
+
+
 class IngestOut(BaseModel):
     added: list[str]
     updated: list[str]

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     read_timeout_s: float = Field(30.0, gt=0, description="How long a question may wait for a model slot; past it the API answers 503 (busy) instead of piling up work.")
     api_key: SecretStr | None = Field(None, description="When set, write endpoints need 'Authorization: Bearer <key>' (never printed or logged).")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list); none by default.")
+    fetch_enabled: bool = Field(False, description="Allow POST /documents/fetch to fetch a URL from this server (off by default).")
+    fetch_allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts POST /documents/fetch may fetch even though they resolve to private, loopback, link-local or reserved addresses (JSON list).",
+    )
     sample_corpus: bool = Field(True, description="Ingest the bundled sample articles when the index is empty on first `qa ask`.")
     log_level: str = Field("INFO", description="Log level of the service.")
     warm_before_serving: bool = Field(

@@ -15,7 +15,7 @@ from api.guard import WRITE_REFUSALS
 from index.documents import Document, normalize_newlines
 from index.ids import MAX_ID_CHARS, derive
 from index.load import LoadError, from_bytes
-from qa.schema import DeleteOut, DocumentIn, DocumentOut, DocumentSummary, IngestOut
+from qa.schema import DeleteOut, DocumentIn, DocumentOut, DocumentSummary, FetchIn, IngestOut
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
@@ -114,6 +114,47 @@ async def add_document(request: Request, pipe: PipelineDep, settings: SettingsDe
     """Add or replace an article (JSON, or a file upload). Posting the same one again changes nothing."""
     docs = await _documents_from_request(request, settings.max_upload_bytes)
     report = await run_in_threadpool(pipe.add_documents, docs)
+    return IngestOut(added=report.added, updated=report.updated, unchanged=report.unchanged, chunks=report.chunks)
+
+
+def _fetch_document(url: str, allow_hosts: list[str], max_bytes: int) -> Document:
+    from index.feeds import canonical, document_from_page
+    from index.fetch import AddressGuard, Fetcher
+
+    # The guard checks the URL before anything is sent, and again at every redirect.
+    with Fetcher(guard=AddressGuard(allow_hosts), max_bytes=max_bytes, retries=1, timeout_s=15.0, host_delay_s=0.0) as fetcher:
+        fetched = fetcher.get(url)
+        return document_from_page(fetched, canonical(url))
+
+
+@router.post(
+    "/fetch",
+    response_model=IngestOut,
+    dependencies=[Depends(require_write_key)],
+    responses={
+        **WRITE_REFUSALS,
+        401: {"description": "API key required"},
+        403: {"description": "Fetching is off on this server (QA_FETCH_ENABLED)"},
+        422: {"description": "A URL that is not http(s), resolves to a private, loopback, link-local or reserved address, or has no readable text"},
+        502: {"description": "The page could not be fetched"},
+    },
+)
+async def fetch_document(body: FetchIn, pipe: PipelineDep, settings: SettingsDep) -> IngestOut:
+    """Fetch an article page by its URL and add it; fetching it again after the article changed replaces it. Off unless QA_FETCH_ENABLED."""
+    from index.fetch import FetchError, Refused
+
+    if not settings.fetch_enabled:
+        raise HTTPException(HTTPStatus.FORBIDDEN, detail="fetching URLs is off on this server (set QA_FETCH_ENABLED=true to allow it)")
+    try:
+        doc = await run_in_threadpool(_fetch_document, body.url.strip(), settings.fetch_allow_hosts, settings.max_upload_bytes)
+    except Refused as exc:
+        raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+    except FetchError as exc:
+        code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE if exc.reason.startswith("larger than") else HTTPStatus.BAD_GATEWAY
+        raise HTTPException(code, detail=f"could not fetch {exc}") from None
+    except LoadError as exc:
+        raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+    report = await run_in_threadpool(pipe.add_documents, [doc])
     return IngestOut(added=report.added, updated=report.updated, unchanged=report.unchanged, chunks=report.chunks)
 
 
