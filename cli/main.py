@@ -113,41 +113,125 @@ def _failure_line(source: str, reason: str) -> str:
     return f"{source}: {reason}"
 
 
+def _split_sources(sources: list[str]) -> tuple[list[Path], list[str]]:
+    """Files and folders on one side; feeds (URL or .rss/.atom/.xml file) and article URLs on the other."""
+    from index.feeds import is_feed_file, is_url
+
+    remote = [s for s in sources if is_url(s) or is_feed_file(s)]
+    for s in remote:
+        if not is_url(s) and not Path(s).is_file():
+            fail(f"{s}: no such feed file")
+    return [Path(s) for s in sources if s not in remote], remote
+
+
+def _sync(pipe, stop=None, host_delay_s: float = 1.0, timeout_s: float = 20.0):
+    from index.feeds import STATE_FILE, Sync
+    from index.fetch import Fetcher
+
+    fetcher = Fetcher(stop=stop, host_delay_s=host_delay_s, timeout_s=timeout_s)
+    pipe.open_store()
+    return fetcher, Sync(pipe.add_documents, pipe.store.claims, fetcher, pipe.settings.data_dir / STATE_FILE)
+
+
 @app.command(cls=_Command)
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files (.txt .md .html .pdf .jsonl) or folders.")],
-    prune: Annotated[bool, typer.Option("--prune", help="Remove indexed documents that are no longer in PATHS.")] = False,
+    paths: Annotated[list[str], typer.Argument(metavar="PATH_OR_URL...", help="Files (.txt .md .html .pdf .jsonl), folders, feeds (an RSS/Atom URL or .rss/.atom/.xml file) or article URLs.")],
+    prune: Annotated[bool, typer.Option("--prune", help="Remove indexed documents from files that are no longer in PATHS.")] = False,
 ) -> None:
     """Index articles. Unchanged ones are skipped; changed ones replace their old chunks."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
+    files, remote = _split_sources(paths)
+    if prune and remote:
+        fail("--prune works with files and folders only (feeds and URLs are kept current by `qa watch`)")
     pipe = _pipeline()
     # Each failure is printed below as one `skipped:` line; the indexer's log line for it
     # would say the same thing again.
     logging.getLogger("index.ingest").addFilter(_NotSkipped())
-    # The bar is for a person watching a terminal; elsewhere (a pipe, a log) it would only
-    # leave an empty line behind.
-    columns = (
-        TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), TextColumn("{task.description}"),
-    )
-    # Away from a terminal (a pipe, a log, a service) a long ingest still shows it is alive.
-    periodic = ProgressLines(err, every_s=30.0) if not err.is_terminal else None
-    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
-        task = bar.add_task("", total=None, rate="")
-        started = time.monotonic()
+    logging.getLogger("index.feeds").setLevel(logging.ERROR)
+    from index.ingest import IngestReport
 
-        def progress(done: int, total: int, name: str) -> None:
-            elapsed = max(time.monotonic() - started, 1e-6)
-            bar.update(task, total=total, completed=done, description=name, rate=f"{done / elapsed:.1f} files/s")
-            if periodic:
-                periodic(done, total, elapsed)
+    report = IngestReport()
+    if files:
+        # The bar is for a person watching a terminal; elsewhere (a pipe, a log) it would only
+        # leave an empty line behind.
+        columns = (
+            TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+            TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), TextColumn("{task.description}"),
+        )
+        # Away from a terminal (a pipe, a log, a service) a long ingest still shows it is alive.
+        periodic = ProgressLines(err, every_s=30.0) if not err.is_terminal else None
+        with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task("", total=None, rate="")
+            started = time.monotonic()
 
-        report = pipe.ingest_paths(paths, prune=prune, progress=progress)
+            def progress(done: int, total: int, name: str) -> None:
+                elapsed = max(time.monotonic() - started, 1e-6)
+                bar.update(task, total=total, completed=done, description=name, rate=f"{done / elapsed:.1f} files/s")
+                if periodic:
+                    periodic(done, total, elapsed)
+
+            report = pipe.ingest_paths(files, prune=prune, progress=progress)
+    if remote:
+        fetcher, sync = _sync(pipe)
+        with fetcher:
+            cycle = sync.run(remote)
+        for name in ("added", "updated", "unchanged", "failed"):
+            getattr(report, name).extend(getattr(cycle.ingest, name))
+        report.unchanged.extend(cycle.not_modified)
+        report.chunks += cycle.ingest.chunks
     for failure in report.failed:
         err.print(f"skipped: {_failure_line(failure.source, failure.reason)}", markup=False)
     out.print(report.summary())
     if report.failed:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def _seconds(text: str) -> float:
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text.lower())
+    if not m or float(m.group(1)) <= 0:
+        fail(f"--every: {text!r} is not a duration (e.g. 30s, 15m, 1h)")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+@app.command(cls=_Command)
+def watch(
+    sources: Annotated[list[str], typer.Argument(metavar="SOURCE...", help="Feeds (an RSS/Atom URL or .rss/.atom/.xml file) or article URLs.")],
+    every: Annotated[str, typer.Option("--every", metavar="DURATION", help="Time between cycles: 30s, 15m, 1h.")] = "15m",
+    once: Annotated[bool, typer.Option("--once", help="One cycle, then exit (1 if a source failed).")] = False,
+    host_delay: Annotated[float, typer.Option("--host-delay", metavar="SECONDS", help="Least time between two requests to one host.")] = 1.0,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", help="Per-request timeout.")] = 20.0,
+) -> None:
+    """Keep feeds and pages current: new items added, changed ones replaced; one summary line per cycle."""
+    import signal
+    import threading
+
+    files, remote = _split_sources(sources)
+    if files:
+        fail(f"{files[0]}: not a feed or URL (watch takes feed URLs, .rss/.atom/.xml files and article URLs; use `qa ingest` for files)")
+    interval = _seconds(every)
+    pipe = _pipeline()
+    logging.getLogger("index.feeds").setLevel(logging.ERROR)  # failures are in the summary line
+    stop = threading.Event()
+
+    def on_signal(signum, frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt  # a second Ctrl-C: don't wait for the current item
+        err.print("watch: stopping after the current item", markup=False)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    fetcher, sync = _sync(pipe, stop, host_delay, timeout)
+    with fetcher:
+        while True:
+            report = sync.run(remote)
+            out.print(report.summary(), markup=False)
+            if once or stop.is_set() or stop.wait(interval):
+                break
+    if once and report.failed:
         raise typer.Exit(EXIT_PARTIAL)
 
 

@@ -102,7 +102,7 @@ class Indexer:
     ) -> IngestReport:
         """Ingest files and folders. Unreadable files are reported and skipped.
 
-        `prune` removes stored documents whose source file is no longer among `paths`
+        `prune` removes stored documents whose source file is no longer among `paths` (never those fetched from a URL)
         (only when every path could be read, so a typo can't wipe the index).
         """
         report = IngestReport()
@@ -136,6 +136,8 @@ class Indexer:
                 log.warning("not pruning: some paths could not be read")
             else:
                 for doc_id in sorted(set(known.claims) - seen):
+                    if (known.claims[doc_id].origin or "").startswith(("http://", "https://")):
+                        continue  # fetched from a feed or URL, not a file: not for --prune to remove
                     self.store.delete_document(doc_id)
                     report.removed.append(doc_id)
         return report
