@@ -53,15 +53,38 @@ def document_from_page(fetched: Fetched, url: str, *, title: str | None = None, 
     The id is derived from the URL and `origin` is the URL, so fetching it again after the
     article changed replaces it. The page's own date wins; the feed's date is the fallback.
     """
+    if looks_like_feed(fetched):
+        raise LoadError(f"{url}: a feed, not an article page (qa ingest and qa watch read feeds)")
     suffix = _TYPE_SUFFIX.get(fetched.content_type) or Path(urlsplit(url).path).suffix.lower()
     if suffix not in (".html", ".htm", ".txt", ".md", ".pdf"):
         if fetched.content.lstrip()[:1] == b"<":
             suffix = ".html"
         else:
             raise LoadError(f"{url}: unsupported content type {fetched.content_type or 'unknown'!r}")
-    docs = from_bytes(url_id(url) + suffix, fetched.content, title=title or None, origin=url)
+    data = fetched.content
+    if suffix != ".pdf":
+        data = _as_utf8(data, fetched.charset)
+    docs = from_bytes(url_id(url) + suffix, data, title=title or None, origin=url)
     doc = docs[0]
     return replace(doc, source=url, published=doc.published or published)
+
+
+def _as_utf8(data: bytes, charset: str | None) -> bytes:
+    """The loaders read UTF-8; a page served in another charset (header, or a <meta> charset) is converted."""
+    try:
+        data.decode("utf-8")
+        return data
+    except UnicodeDecodeError:
+        pass
+    meta = re.search(rb"<meta[^>]+charset=[\"']?([\w.:-]+)", data[:4096], re.I)
+    for name in (charset, meta.group(1).decode("ascii") if meta else None, "cp1252"):
+        if not name:
+            continue
+        try:
+            return data.decode(name).encode("utf-8")
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("latin-1").encode("utf-8")
 
 
 def looks_like_feed(fetched: Fetched) -> bool:
@@ -207,9 +230,10 @@ class Sync:
             report.requests = self.fetcher.requests - requests_before
         return report
 
-    def _validators(self, url: str, stored: set[str], items_stored: bool = True) -> dict:
+    def _validators(self, url: str, stored: bool) -> dict:
+        """The conditional headers for `url`, only if what it gave last time is still in the store."""
         known = self.state.get(url)
-        if not known or not items_stored:
+        if not known or not stored:
             return {}
         return {"etag": known.get("etag"), "last_modified": known.get("last_modified")}
 
@@ -219,9 +243,9 @@ class Sync:
             known = self.state.get(url)
             # A feed is asked conditionally only if every item it had is still stored; a page only if it is.
             complete = all(i in stored for i in known.get("items", [])) if "items" in known else url in stored
-            fetched = self.fetcher.get(url, **self._validators(url, stored, complete))
+            fetched = self.fetcher.get(url, **self._validators(url, complete))
             if fetched.not_modified:
-                report.not_modified.extend(known.get("items") or [url])
+                report.not_modified.extend(known["items"] if "items" in known else [url])
                 return
             if looks_like_feed(fetched):
                 _, items = parse_feed(fetched.content, fetched.url)
@@ -250,7 +274,7 @@ class Sync:
                     if item.link is None:
                         pending.append((_entry_document(item, feed), None, None))
                         continue
-                    fetched = self.fetcher.get(item.link, **self._validators(item.link, stored, item.link in stored))
+                    fetched = self.fetcher.get(item.link, **self._validators(item.link, item.link in stored))
                     if fetched.not_modified:
                         report.not_modified.append(item.link)
                         continue

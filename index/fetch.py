@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import socket
 import tempfile
 import threading
@@ -58,6 +59,7 @@ class Fetched:
     content_type: str
     etag: str | None
     last_modified: str | None
+    charset: str | None = None  # from the Content-Type header
 
     @property
     def not_modified(self) -> bool:
@@ -242,13 +244,16 @@ class Fetcher:
                 raise _Retryable("timeout") from None
             except httpx.TransportError as exc:
                 raise _Retryable(_transport_reason(exc)) from None
+            ctype = response.headers.get("content-type", "")
+            charset = re.search(r"charset=[\"']?([\w.:-]+)", ctype, re.I)
             return Fetched(
                 url,
                 200,
                 bytes(body),
-                response.headers.get("content-type", "").split(";")[0].strip().lower(),
+                ctype.split(";")[0].strip().lower(),
                 response.headers.get("etag"),
                 response.headers.get("last-modified"),
+                charset.group(1).lower() if charset else None,
             )
         finally:
             response.close()

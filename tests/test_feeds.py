@@ -56,9 +56,9 @@ class Site:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def put(self, path: str, body: str, ctype: str) -> None:
+    def put(self, path: str, body: str, ctype: str, encoding: str = "utf-8") -> None:
         self._version += 1
-        data = body.encode()
+        data = body.encode(encoding)
         etag = '"' + hashlib.sha1(data).hexdigest()[:16] + '"'
         self.pages[path] = (data, ctype, etag, formatdate(1_700_000_000 + self._version, usegmt=True))
 
@@ -299,6 +299,15 @@ def test_fetch_route_refuses_private_addresses_unless_allowed(tmp_path: Path, si
         assert r.status_code == 422 and "localhost" in r.json()["detail"]
         r = c.post("/documents/fetch", json={"url": f"{site.url}/api/missing.html"})
         assert r.status_code == 502 and "HTTP 404" in r.json()["detail"]
+        r = c.post("/documents/fetch", json={"url": f"{site.url}/api/feed.xml"})
+        assert r.status_code == 422 and "a feed" in r.json()["detail"]
+        # A page in another charset is read as such.
+        html = "<html><head><title>Café reopens</title></head><body><article><p>The café on the quay reopened on Friday. Its owner, Renée, said it had been closed for two years.</p></article></body></html>"
+        site.put("/api/latin.html", html, "text/html; charset=windows-1252", encoding="cp1252")
+        r = c.post("/documents/fetch", json={"url": f"{site.url}/api/latin.html"})
+        assert r.status_code == 200, r.text
+        doc = c.get(f"/documents/{r.json()['added'][0]}").json()
+        assert doc["title"] == "Café reopens" and "Renée" in doc["text"]
     assert ("/api/3000.html", 200, False) in site.requests_since(before)
     assert not any(p.startswith("/x") for p, _, _ in site.log)
 
