@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,9 @@ class Embedder:
       (no padding, cache-sized activations: 88 texts/s against 72 at 32 per batch, int8), and
       int8's dynamic quantisation scales activations per run, so only then is a text's vector a
       function of the text alone, not of its batch neighbours. torch batches 32, sorted by length.
+    - `threads` ONNX sessions of one thread each share the texts of a call: on 2 cores that
+      embedded 132 texts/s against 90 for one session with 2 threads (small matrices per text
+      parallelise better across texts than inside one).
     """
 
     name = EMBEDDER_NAME
@@ -64,7 +68,8 @@ class Embedder:
         self.backend = backend
         self.threads = threads
         self.cache_dir = cache_dir or Path.home() / ".cache" / "qa"
-        self._session = None
+        self._sessions: list = []
+        self._pool: ThreadPoolExecutor | None = None
         self._model = None
         self._tokenizer = None  # pads and truncates, for the model
         self._counter = None  # neither, for counting
@@ -99,7 +104,8 @@ class Embedder:
                     Path(folder) / "model.safetensors", self.cache_dir, "embedder", lambda: _mean_pooled(folder),
                     ("embedding",), quantize=self.backend == "onnx-int8",
                 )
-                self._session = session(graph, self.threads)
+                self._sessions = [session(graph, 1) for _ in range(self.threads)]
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="embed") if self.threads > 1 else None
             self._counter = counter
             self._tokenizer = tokenizer
 
@@ -119,13 +125,21 @@ class Embedder:
             return vectors.astype(np.float32)
         out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        for b in range(0, len(order), self.batch_size):
-            rows = order[b : b + self.batch_size]
-            encodings = self._tokenizer.encode_batch([texts[i] for i in rows])
-            feeds = {
-                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-            }
-            out[rows] = self._session.run(["embedding"], feeds)[0]
+        batches = [order[b : b + self.batch_size] for b in range(0, len(order), self.batch_size)]
+
+        def run(worker: int) -> None:
+            step = len(self._sessions) if self._pool is not None and len(batches) > 1 else 1
+            for rows in batches[worker::step]:
+                encodings = self._tokenizer.encode_batch([texts[i] for i in rows])
+                feeds = {
+                    "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                    "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                    "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+                }
+                out[rows] = self._sessions[worker].run(["embedding"], feeds)[0]
+
+        if self._pool is not None and len(batches) > 1:
+            list(self._pool.map(run, range(len(self._sessions))))
+        else:
+            run(0)
         return out

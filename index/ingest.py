@@ -57,9 +57,9 @@ class Indexer:
     def add(self, docs: Iterable[Document], report: IngestReport | None = None, known: Catalog | None = None) -> IngestReport:
         """Write documents; a derived id is first resolved so it never replaces another document.
 
-        Chunks of several documents are embedded in one call (length-sorted batches fill up),
-        then each document is written on its own, so a crash still loses at most the
-        documents of one batch and never leaves one half-written.
+        Chunks of several documents are embedded and written together (one store call per
+        step, not per document); a crash loses at most the documents of one batch, and the
+        store's write order means none is left half-written.
         """
         report = report or IngestReport()
         known = Catalog(self.store.claims()) if known is None else known
@@ -86,10 +86,12 @@ class Indexer:
 
     def _write(self, pending: list[tuple[Document, bool, list]], report: IngestReport) -> None:
         vectors = self.embedder([c.text for _, _, chunks in pending for c in chunks])
-        at = 0
-        for doc, replaced, chunks in pending:
-            self.store.put_document(doc, chunks, vectors[at : at + len(chunks)])
+        items, at = [], 0
+        for doc, _, chunks in pending:
+            items.append((doc, chunks, vectors[at : at + len(chunks)]))
             at += len(chunks)
+        self.store.put_documents(items)
+        for doc, replaced, chunks in pending:
             report.chunks += len(chunks)
             (report.updated if replaced else report.added).append(doc.id)
 

@@ -140,45 +140,40 @@ class Store:
         return out
 
     def put_document(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        """Replace a document and its chunks.
+        """Replace a document and its chunks (see `put_documents`)."""
+        self.put_documents([(doc, chunks, vectors)])
+
+    def put_documents(self, items: list[tuple[Document, list[Chunk], np.ndarray]]) -> None:
+        """Replace documents and their chunks, a batch at a time (one call per step, not per document).
 
         Order matters for crash safety: new chunks first, then stale chunks go, and the
-        document record with its content hash is written last. A run killed midway leaves
-        a hash that doesn't match, so the next ingest redoes this document; chunks with no
-        document record are never cited and are swept by `sweep_orphans`.
+        document records with their content hashes are written last. A run killed midway
+        leaves hashes that don't match, so the next ingest redoes those documents; chunks
+        with no document record are never cited and are swept by `sweep_orphans`.
         """
-        number = published_number(doc.published)
-        for b in range(0, len(chunks), self.max_batch):
-            part = chunks[b : b + self.max_batch]
-            metas = []
-            for c in part:
-                m: dict = {"doc_id": doc.id, "start": c.start, "end": c.end, "source": doc.source}
-                if number is not None:
-                    m["published"] = number
-                metas.append(m)
+        if not items:
+            return
+        rows = [(doc, c, v) for doc, chunks, vectors in items for c, v in zip(chunks, vectors)]
+        for b in range(0, len(rows), self.max_batch):
+            part = rows[b : b + self.max_batch]
             self.chunks.upsert(
-                ids=[c.chunk_id for c in part],
-                embeddings=vectors[b : b + self.max_batch].tolist(),
-                documents=[c.text for c in part],
-                metadatas=metas,
+                ids=[c.chunk_id for _, c, _ in part],
+                embeddings=np.stack([v for _, _, v in part]).tolist(),
+                documents=[c.text for _, c, _ in part],
+                metadatas=[_chunk_meta(doc, c) for doc, c, _ in part],
             )
-        keep = {c.chunk_id for c in chunks}
-        stale = [i for i in self.chunk_ids(doc.id) if i not in keep]
+        keep = {c.chunk_id for _, c, _ in rows}
+        doc_ids = [doc.id for doc, _, _ in items]
+        stale = [cid for cid, *_ in self._chunks_where(doc_ids, ["metadatas"]) if cid not in keep]
         for b in range(0, len(stale), self.max_batch):
             self.chunks.delete(ids=stale[b : b + self.max_batch])
-        meta: dict = {
-            "title": doc.title,
-            "source": doc.source,
-            "content_hash": doc.content_hash,
-            "chunks": len(chunks),
-            "metadata": json.dumps(doc.metadata, sort_keys=True),
-        }
-        if doc.published:
-            meta["published"] = doc.published
-        if doc.origin:
-            meta["origin"] = doc.origin
-        self.documents.upsert(ids=[doc.id], embeddings=[[0.0]], documents=[doc.text], metadatas=[meta])
-        self.record_changes([doc.id])
+        for b in range(0, len(items), self.max_batch):
+            part = items[b : b + self.max_batch]
+            self.documents.upsert(
+                ids=[doc.id for doc, _, _ in part], embeddings=[[0.0]] * len(part),
+                documents=[doc.text for doc, _, _ in part], metadatas=[_document_meta(doc, len(chunks)) for doc, chunks, _ in part],
+            )
+        self.record_changes(doc_ids)
 
     def delete_document(self, doc_id: str) -> bool:
         existed = bool(self.documents.get(ids=[doc_id], include=[])["ids"])
@@ -232,10 +227,13 @@ class Store:
 
     def chunks_of(self, doc_ids: list[str]) -> Iterator[tuple[str, str, dict]]:
         """The chunks the store holds now for these documents."""
+        return self._chunks_where(doc_ids, ["documents", "metadatas"])
+
+    def _chunks_where(self, doc_ids: list[str], include: list[str]) -> Iterator[tuple]:
         for b in range(0, len(doc_ids), 100):
             where = {"doc_id": {"$in": doc_ids[b : b + 100]}}
-            for ids, docs, metas in self._pages(self.chunks, ["documents", "metadatas"], where):
-                yield from zip(ids, docs, metas)
+            for page in self._pages(self.chunks, include, where):
+                yield from zip(*page)
 
     def query(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[str, float]]:
         n = self.chunks.count()
@@ -261,6 +259,23 @@ class Store:
             else:
                 yield got["ids"], got["documents"], got["metadatas"]
             offset += len(got["ids"])
+
+
+def _chunk_meta(doc: Document, chunk: Chunk) -> dict:
+    meta: dict = {"doc_id": doc.id, "start": chunk.start, "end": chunk.end, "source": doc.source}
+    number = published_number(doc.published)
+    if number is not None:
+        meta["published"] = number
+    return meta
+
+
+def _document_meta(doc: Document, chunks: int) -> dict:
+    meta: dict = {"title": doc.title, "source": doc.source, "content_hash": doc.content_hash, "chunks": chunks, "metadata": json.dumps(doc.metadata, sort_keys=True)}
+    if doc.published:
+        meta["published"] = doc.published
+    if doc.origin:
+        meta["origin"] = doc.origin
+    return meta
 
 
 def _stored(doc_id: str, text: str | None, meta: dict) -> StoredDocument:
