@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {source / 'documents.jsonl'} not found (set QA_EVAL_DATA)", file=sys.stderr)
         return 4
     scratch = Path(tempfile.mkdtemp(prefix="qa-compare-"))
-    base_tree = scratch / "base"
+    base_tree = scratch / "tree-base"
     try:
         subprocess.run(["git", "worktree", "add", "--detach", str(base_tree), args.base], cwd=ROOT, check=True, capture_output=True)
         articles = read_jsonl(source / "documents.jsonl")[: args.articles + 2]
