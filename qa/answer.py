@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from index.store import StoredDocument
@@ -121,27 +120,14 @@ def _group(
     return groups
 
 
-def _cite_mentions(
-    groups: dict[str, _Group],
-    passages: list[Passage],
-    documents: dict[str, StoredDocument],
-    margin_at: Callable[[int, int, int], float | None],
-    calibration: Calibration,
-) -> None:
-    """Every other mention of an answer's words that the reader also scores as an answer."""
-    for group in groups.values():
-        pattern = re.compile(r"(?<!\w)" + re.escape(group.text) + r"(?!\w)", re.IGNORECASE)
-        for i, passage in enumerate(passages):
-            doc = documents.get(passage.doc_id)
-            if doc is None:
-                continue
-            for m in pattern.finditer(passage.text):
-                a, b = passage.start + m.start(), passage.start + m.end()
-                if (doc.doc_id, a, b) in group.seen:
-                    continue
-                margin = margin_at(i, m.start(), m.end())
-                if margin is not None and margin > 0:
-                    _cite(group, doc, passage, a, b, margin, calibration)
+def _cite_mentions(groups: dict[str, _Group], passages: list[Passage], mentions: Sequence[Span], documents: dict[str, StoredDocument], calibration: Calibration) -> None:
+    """Other mentions of a proposed answer's words, scored by the reader: more places for that answer, never a new one."""
+    for m in sorted(mentions, key=lambda m: m.margin, reverse=True):
+        group = groups.get(normalize_answer(m.text))
+        passage = passages[m.passage]
+        doc = documents.get(passage.doc_id)
+        if group is not None and doc is not None:
+            _cite(group, doc, passage, passage.start + m.start, passage.start + m.end, m.margin, calibration)
 
 
 def _prefer(ranked: list[_Group], threshold: float, calibration: Calibration) -> _Group:
@@ -202,7 +188,7 @@ def assemble(
     threshold: float | None = None,
     alternative_ratio: float = 0.75,
     max_alternatives: int = 3,
-    margin_at: Callable[[int, int, int], float | None] | None = None,
+    mentions: Sequence[Span] = (),
 ) -> AskResponse:
     """Reader spans → one cited, calibrated answer (or none): group, cite, prefer, pick alternatives.
 
@@ -213,8 +199,7 @@ def assemble(
     """
     threshold = calibration.threshold if threshold is None else threshold
     groups = _group(passages, spans, documents, calibration)
-    if margin_at is not None:
-        _cite_mentions(groups, passages, documents, margin_at, calibration)
+    _cite_mentions(groups, passages, mentions, documents, calibration)
     ranked = sorted(groups.values(), key=lambda g: g.margin, reverse=True)
     if not ranked or calibration(ranked[0].margin) < threshold:
         best_score = calibration(ranked[0].margin) if ranked else 0.0

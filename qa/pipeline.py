@@ -201,7 +201,7 @@ class Pipeline:
             threshold=self.settings.no_answer_threshold if threshold is None else threshold,
             alternative_ratio=0.0 if latest else self.settings.alternative_ratio,
             max_alternatives=CANDIDATES if latest else 3,
-            margin_at=reading.margin_at,
+            mentions=reading.mentions,
         )
         if latest:
             response = prefer_recent(response, self.settings.alternative_ratio)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -64,11 +65,13 @@ class _Window:
 
 @dataclass(frozen=True)
 class Reading:
-    """What the reader saw: ranked spans, and the logits to score any other span."""
+    """What the reader saw: ranked spans, the other mentions of their words it also scores as
+    answers (`mentions`), each passage's best margin, and the logits behind them."""
 
     spans: list[Span]
     best_margin: list[float]
     windows: list[_Window]
+    mentions: list[Span] = field(default_factory=list)
 
     def margin_at(self, passage: int, start: int, end: int) -> float | None:
         """The reader's margin for an exact character span of a passage (None if unreadable)."""
@@ -254,4 +257,22 @@ class Reader:
                     spans[key] = Span(p, a, b, text, sp.margin, self.calibration(sp.margin))
                 best_margin[p] = max(best_margin[p], sp.margin)
         ranked = sorted(spans.values(), key=lambda s: s.margin, reverse=True)
-        return Reading(ranked, best_margin, windows)
+        reading = Reading(ranked, best_margin, windows)
+        return replace(reading, mentions=self._mentions(reading, passages))
+
+    def _mentions(self, reading: Reading, passages: list[str]) -> list[Span]:
+        """Every other whole-word mention of a proposed answer's words that the reader also scores
+        as an answer (margin above 0): an answer named twice is found twice."""
+        seen = {(s.passage, s.start, s.end) for s in reading.spans}
+        out: list[Span] = []
+        for text in dict.fromkeys(s.text for s in reading.spans):
+            pattern = re.compile(r"(?<!\w)" + re.escape(text) + r"(?!\w)", re.IGNORECASE)
+            for p, passage in enumerate(passages):
+                for m in pattern.finditer(passage):
+                    if (p, m.start(), m.end()) in seen:
+                        continue
+                    seen.add((p, m.start(), m.end()))
+                    margin = reading.margin_at(p, m.start(), m.end())
+                    if margin is not None and margin > 0:
+                        out.append(Span(p, m.start(), m.end(), m.group(0), margin, self.calibration(margin)))
+        return out

@@ -176,7 +176,7 @@ def test_one_passage_gives_one_citation() -> None:
 
 
 def test_a_name_mentioned_twice_in_a_passage_is_cited_once() -> None:
-    """The reader's logits score every mention of the answer (`margin_at`); each mention in
+    """The reader scores every mention of the answer (`Reading.mentions`); each mention in
     the same passage used to become a citation of its own."""
     t = "Nasir Khan Janjua was in Russia. Talks were held between Nasir Khan Janjua and Patrushev."
     texts = {"a": t, "b": "Pakistan sent Nasir Khan Janjua to Moscow."}
@@ -184,8 +184,9 @@ def test_a_name_mentioned_twice_in_a_passage_is_cited_once() -> None:
     other = texts["b"].index("Nasir")
     picks = [("a", 0, len(t), first, first + 17, 5.0), ("b", 0, len(texts["b"]), other, other + 17, 3.0)]
     docs, passages, spans = _setup(texts, picks)
-    margins = {(0, later): 4.0, (1, other): 3.0}
-    r = assemble("Who?", passages, spans, docs, CAL, margin_at=lambda i, a, b: margins.get((i, a), 1.0))
+    # The reader's other mention of the name in passage a (`Reading.mentions`).
+    mentions = [Span(0, later, later + 17, t[later : later + 17], 4.0, CAL(4.0))]
+    r = assemble("Who?", passages, spans, docs, CAL, mentions=mentions)
     assert [(c.doc_id, c.answer_start) for c in r.citations] == [("a", first), ("b", other)]
     assert r.articles == 2
 
