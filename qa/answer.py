@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from index.keyword import stems
 from index.store import StoredDocument
 from qa.excerpt import excerpt
 from qa.normalize import normalize_answer
@@ -15,6 +16,9 @@ from qa.schema import Alternative, AskResponse, Citation
 
 
 NESTED_MARGIN = 1.5  # logits; see `assemble`
+# An alternative must be about what the question asks: its sentence must hold at least this
+# share of the question's keyword stems that the answer's own sentence holds.
+SAME_QUESTION = 0.8
 
 
 @dataclass(frozen=True)
@@ -149,12 +153,30 @@ def _prefer(ranked: list[_Group], threshold: float, calibration: Calibration) ->
     return max(nested, key=lambda g: (len(g.article_margin), g.support)) if nested else best
 
 
+def _stems(text: str) -> set[str]:
+    return set(stems([text])[0].split())
+
+
+def _about(terms: set[str], c: Citation) -> int:
+    """How many of the question's keyword stems the words shown around a citation hold (not counting its answer's own)."""
+    shown = c.passage[(c.excerpt_start or c.passage_start) - c.passage_start : (c.excerpt_end or c.passage_end) - c.passage_start]
+    answer = c.passage[c.answer_start - c.passage_start : c.answer_end - c.passage_start]
+    return len((terms - _stems(answer)) & _stems(shown))
+
+
 def _alternatives(
-    ranked: list[_Group], best: _Group, documents: dict[str, StoredDocument], calibration: Calibration,
-    threshold: float, alternative_ratio: float, max_alternatives: int,
+    question: str, ranked: list[_Group], best: _Group, best_citation: Citation, documents: dict[str, StoredDocument],
+    calibration: Calibration, threshold: float, alternative_ratio: float, max_alternatives: int,
 ) -> list[Alternative]:
-    """Different answers from other articles that score close to the best one."""
+    """Different answers from other articles that score close to the best one and answer the same question.
+
+    A span the reader likes in a sentence about something else ("The Ostrand library was opened
+    by Paul Kine." for "Who opened the Zorbulon bridge?") is not an article saying otherwise:
+    its sentence must hold nearly as many of the question's keywords as the answer's does.
+    """
     best_score = calibration(best.margin)
+    terms = _stems(question)
+    needed = SAME_QUESTION * _about(terms, best_citation)
     alternatives: list[Alternative] = []
     chosen = [best.key]
     for g in ranked:
@@ -167,8 +189,10 @@ def _alternatives(
             continue  # a longer or shorter reading of an answer already shown, not a disagreement
         if not g.docs - best.docs:
             continue  # another span of the same articles: a weaker reading, not articles disagreeing
+        citations = [c for c in g.citations(threshold) if _about(terms, c) >= needed]
+        if not citations:
+            continue  # its words answer another question
         chosen.append(g.key)
-        citations = g.citations(threshold)
         first = citations[0]
         alternatives.append(
             Alternative(answer=documents[first.doc_id].text[first.answer_start : first.answer_end], score=round(score, 4), citations=citations)
@@ -212,7 +236,7 @@ def assemble(
         answer=documents[first.doc_id].text[first.answer_start : first.answer_end],
         score=round(calibration(best.margin), 4),
         citations=citations,
-        alternatives=_alternatives(ranked, best, documents, calibration, threshold, alternative_ratio, max_alternatives),
+        alternatives=_alternatives(question, ranked, best, first, documents, calibration, threshold, alternative_ratio, max_alternatives),
         articles=len({c.doc_id for c in citations}),  # the articles listed, not every weak mention
         threshold=threshold,
     )

@@ -223,3 +223,25 @@ def test_a_shorter_reading_below_the_threshold_is_not_the_answer() -> None:
     r = assemble("Who?", passages, spans, docs, CAL)
     assert r.answer == "Russian Defense Minister Sergey Shoigu" and r.score >= CAL.threshold
     assert len(r.citations) == 1 and r.citations[0].score >= CAL.threshold
+
+
+def test_an_alternative_must_answer_the_same_question(tmp_path) -> None:
+    """Issue 14: a sentence about something else is not an article saying otherwise (real models)."""
+    from index.documents import Document
+    from qa.pipeline import Pipeline
+    from qa.schema import AskRequest
+    from qa.settings import Settings
+
+    pipe = Pipeline(Settings(data_dir=tmp_path / "data", sample_corpus=False))
+    pipe.add_documents([
+        Document("zorbulon", "Zorbulon bridge", "The Zorbulon bridge was opened by mayor Quentin Vasquez in March 1987.", "a.txt"),
+        Document("ostrand", "Ostrand library", "The Ostrand library was opened by Paul Kine.", "b.txt"),
+    ])
+    r = pipe.ask(AskRequest(question="Who opened the Zorbulon bridge?"))
+    assert r.answer is not None and "Quentin Vasquez" in r.answer
+    assert r.alternatives == []
+    # An article that does answer the same question differently is still shown.
+    pipe.add_documents([Document("zorbulon-2", "Bridge history", "Historians say the Zorbulon bridge was opened by governor Ilse Brandt.", "c.txt")])
+    r = pipe.ask(AskRequest(question="Who opened the Zorbulon bridge?"))
+    shown = {r.answer, *(a.answer for a in r.alternatives)}
+    assert any("Vasquez" in a for a in shown) and any("Ilse Brandt" in a for a in shown), shown
