@@ -94,6 +94,14 @@ def _split_long(text: str, span: Span, count: Counter, limit: int) -> list[Span]
 Counter = Callable[[list[str]], list[int]]
 
 
+def indexed_text(title: str, text: str) -> str:
+    """What a chunk is found by (embedded and keyword-indexed): its text, headed by the article's
+    title unless it already starts with it. A chunk from the middle of an article often never
+    names what the article is about; the title does. The stored text and offsets stay exact."""
+    title = " ".join(title.split())
+    return f"{title}\n{text}" if title and not text.lstrip().startswith(title) else text
+
+
 class Chunker:
     """Packs whole sentences into chunks of at most `max_tokens` word pieces.
 

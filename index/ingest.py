@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from index.chunk import Chunker
+from index.chunk import Chunker, indexed_text
 from index.documents import Document
 from index.embed import Embedder
 from index.ids import Catalog, Claim
@@ -85,7 +85,7 @@ class Indexer:
         return report
 
     def _write(self, pending: list[tuple[Document, bool, list]], report: IngestReport) -> None:
-        vectors = self.embedder([c.text for _, _, chunks in pending for c in chunks])
+        vectors = self.embedder([indexed_text(doc.title, c.text) for doc, _, chunks in pending for c in chunks])
         items, at = [], 0
         for doc, _, chunks in pending:
             items.append((doc, chunks, vectors[at : at + len(chunks)]))

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from index.chunk import indexed_text
 from index.store import Store
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,8 @@ class KeywordIndex:
         start = db.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM chunks").fetchone()[0]
         rows = [(start + n, cid, str(m.get("doc_id")), m.get("source"), m.get("published")) for n, (cid, _, m) in enumerate(items)]
         db.executemany("INSERT INTO chunks(rowid, chunk_id, doc_id, source, published) VALUES (?, ?, ?, ?, ?)", rows)
-        db.executemany("INSERT INTO fts(rowid, stems) VALUES (?, ?)", zip((r[0] for r in rows), stems([t for _, t, _ in items])))
+        texts = [indexed_text(str(m.get("title") or ""), t) for _, t, m in items]
+        db.executemany("INSERT INTO fts(rowid, stems) VALUES (?, ?)", zip((r[0] for r in rows), stems(texts)))
 
     # -- reading -------------------------------------------------------------------------
     def __len__(self) -> int:

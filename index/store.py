@@ -262,7 +262,7 @@ class Store:
 
 
 def _chunk_meta(doc: Document, chunk: Chunk) -> dict:
-    meta: dict = {"doc_id": doc.id, "start": chunk.start, "end": chunk.end, "source": doc.source}
+    meta: dict = {"doc_id": doc.id, "start": chunk.start, "end": chunk.end, "source": doc.source, "title": doc.title}
     number = published_number(doc.published)
     if number is not None:
         meta["published"] = number
