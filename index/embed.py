@@ -69,6 +69,7 @@ class Embedder:
         self.threads = threads
         self.cache_dir = cache_dir or Path.home() / ".cache" / "qa"
         self._sessions: list = []
+        self._graph: Path | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._model = None
         self._tokenizer = None  # pads and truncates, for the model
@@ -104,8 +105,8 @@ class Embedder:
                     Path(folder) / "model.safetensors", self.cache_dir, "embedder", lambda: _mean_pooled(folder),
                     ("embedding",), quantize=self.backend == "onnx-int8",
                 )
-                self._sessions = [session(graph, 1) for _ in range(self.threads)]
-                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="embed") if self.threads > 1 else None
+                self._graph = graph
+                self._sessions = [session(graph, 1)]  # the others on the first call with work for them: a question needs one
             self._counter = counter
             self._tokenizer = tokenizer
 
@@ -127,8 +128,17 @@ class Embedder:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
         batches = [order[b : b + self.batch_size] for b in range(0, len(order), self.batch_size)]
 
+        parallel = self.threads > 1 and len(batches) > 1
+        if parallel and self._pool is None:
+            from index.onnx_graph import session
+
+            with self._lock:
+                if self._pool is None:
+                    self._sessions += [session(self._graph, 1) for _ in range(self.threads - 1)]
+                    self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="embed")
+
         def run(worker: int) -> None:
-            step = len(self._sessions) if self._pool is not None and len(batches) > 1 else 1
+            step = len(self._sessions) if parallel else 1
             for rows in batches[worker::step]:
                 encodings = self._tokenizer.encode_batch([texts[i] for i in rows])
                 feeds = {
@@ -138,7 +148,7 @@ class Embedder:
                 }
                 out[rows] = self._sessions[worker].run(["embedding"], feeds)[0]
 
-        if self._pool is not None and len(batches) > 1:
+        if parallel:
             list(self._pool.map(run, range(len(self._sessions))))
         else:
             run(0)
