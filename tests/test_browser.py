@@ -309,7 +309,7 @@ EVIL_PAGE = """<!doctype html>
 <form method="post" action="{{TARGET}}/documents" target="sink-urlencoded">
   <input type="hidden" name="title" value="evil"><input type="hidden" name="text" value="evil text">
 </form>
-<form id="multipart" method="post" enctype="multipart/form-data" action="{{TARGET}}/documents" target="sink-multipart">
+<form id="multipart" method="post" enctype="multipart/form-data" action="{{TARGET}}/documents/upload" target="sink-multipart">
   <input type="file" name="file">
 </form>
 <script>
@@ -326,7 +326,7 @@ attempt("json as text/plain", () => fetch(TARGET + "/documents", {
 attempt("multipart fetch", () => {
   const form = new FormData();
   form.append("file", evilFile("evil_fetch.txt"));
-  return fetch(TARGET + "/documents", { method: "POST", mode: "no-cors", body: form });
+  return fetch(TARGET + "/documents/upload", { method: "POST", mode: "no-cors", body: form });
 });
 attempt("delete no-cors", () => fetch(TARGET + "/documents/" + VICTIM, { method: "DELETE", mode: "no-cors" }));
 attempt("delete cors", () => fetch(TARGET + "/documents/" + VICTIM, { method: "DELETE" }));
@@ -387,4 +387,4 @@ def restore(site, victim: str) -> None:
             httpx.delete(f"{site.url}/documents/{d['doc_id']}", timeout=60)
     if httpx.get(f"{site.url}/documents/{victim}", timeout=60).status_code == 404:
         sample = ROOT / "qa" / "sample_corpus" / f"{victim}.txt"
-        httpx.post(site.url + "/documents", files={"file": (sample.name, sample.read_bytes(), "text/plain")}, timeout=120)
+        httpx.post(site.url + "/documents/upload", files={"file": (sample.name, sample.read_bytes(), "text/plain")}, timeout=120)

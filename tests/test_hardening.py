@@ -62,15 +62,15 @@ def test_derived_ids_never_make_two_documents_one(app_client: TestClient) -> Non
 
 def test_uploads_with_the_same_name_stay_apart(app_client: TestClient) -> None:
     html = b"<html><head><title>Evil page</title></head><body><article><p>" + b"The page text is long enough to keep. " * 5 + b"</p></article></body></html>"
-    a = app_client.post("/documents", files={"file": ("evil.html", html)}).json()["added"]
-    b = app_client.post("/documents", files={"file": ("evil.md", b"# Evil notes\n\nA different article.")}).json()["added"]
+    a = app_client.post("/documents/upload", files={"file": ("evil.html", html)}).json()["added"]
+    b = app_client.post("/documents/upload", files={"file": ("evil.md", b"# Evil notes\n\nA different article.")}).json()["added"]
     assert a == ["evil"] and b and b[0] != "evil"
     # The same file uploaded again with new text updates its own document, not the other one.
-    again = app_client.post("/documents", files={"file": ("evil.md", b"# Evil notes\n\nA corrected article.")}).json()
+    again = app_client.post("/documents/upload", files={"file": ("evil.md", b"# Evil notes\n\nA corrected article.")}).json()
     assert again["updated"] == b
     assert "page text" in app_client.get("/documents/evil").json()["text"]
 
-    cyrillic = app_client.post("/documents", files={"file": ("Отчёт.txt", "Отчёт\n\nТекст отчёта.".encode())})
+    cyrillic = app_client.post("/documents/upload", files={"file": ("Отчёт.txt", "Отчёт\n\nТекст отчёта.".encode())})
     assert cyrillic.status_code == 200 and cyrillic.json()["added"] == ["Отчёт"]
 
 

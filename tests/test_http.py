@@ -122,17 +122,17 @@ def test_write_endpoints_need_the_key(keyed: TestClient) -> None:
 
 def test_upload_limits_and_bad_files(keyed: TestClient) -> None:
     auth = {"Authorization": "Bearer s3cret-key"}
-    big = keyed.post("/documents", files={"file": ("big.txt", b"word " * 10_000)}, headers=auth)
+    big = keyed.post("/documents/upload", files={"file": ("big.txt", b"word " * 10_000)}, headers=auth)
     assert big.status_code == 413
-    binary = keyed.post("/documents", files={"file": ("x.txt", b"\x00\x01\x02")}, headers=auth)
+    binary = keyed.post("/documents/upload", files={"file": ("x.txt", b"\x00\x01\x02")}, headers=auth)
     assert binary.status_code == 422 and "binary" in binary.json()["detail"]
-    png = keyed.post("/documents", files={"file": ("x.png", b"\x89PNG")}, headers=auth)
+    png = keyed.post("/documents/upload", files={"file": ("x.png", b"\x89PNG")}, headers=auth)
     assert png.status_code == 422
     wrong_type = keyed.post("/documents", content=b"title=x", headers={**auth, "content-type": "text/plain"})
     assert wrong_type.status_code == 415
     blank = keyed.post("/documents", json={"title": " ", "text": "x"}, headers=auth)
     assert blank.status_code == 422
     # A path is only ever a name: the server never reads a file of its own from a request.
-    sneaky = keyed.post("/documents", files={"file": ("../../etc/passwd.txt", b"Hosts\n\nharmless text")}, headers=auth)
+    sneaky = keyed.post("/documents/upload", files={"file": ("../../etc/passwd.txt", b"Hosts\n\nharmless text")}, headers=auth)
     assert sneaky.status_code == 200 and sneaky.json()["added"] == ["passwd"]
     assert keyed.get("/documents/passwd").json()["source"] == "passwd.txt"

@@ -1,14 +1,12 @@
-"""/documents: list, show, add (JSON or file upload) and delete articles."""
+"""/documents: list, show, add (JSON, a file upload, or a fetched page) and delete articles."""
 
 from __future__ import annotations
 
 from http import HTTPStatus
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from pydantic import ValidationError
-from starlette.datastructures import UploadFile
 
 from api.deps import PipelineDep, SettingsDep, require_write_key
 from api.guard import WRITE_REFUSALS
@@ -20,26 +18,6 @@ from qa.schema import DeleteOut, DocumentIn, DocumentOut, DocumentSummary, Fetch
 router = APIRouter(prefix="/documents", tags=["documents"])
 
 DocId = Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS)]
-
-_UPLOAD_SCHEMA = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": DocumentIn.model_json_schema()},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary", "description": ".txt, .md, .html, .pdf or .jsonl"},
-                        "title": {"type": "string", "description": "Overrides the title found in the file."},
-                    },
-                }
-            },
-        },
-    }
-}
-
 
 @router.get("", response_model=list[DocumentSummary])
 async def list_documents(pipe: PipelineDep) -> list[DocumentSummary]:
@@ -56,65 +34,58 @@ async def get_document(doc_id: DocId, pipe: PipelineDep) -> DocumentOut:
     return DocumentOut.of(d)
 
 
-async def _documents_from_request(request: Request, limit: int) -> list[Document]:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, detail=f"document larger than {limit} bytes")
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype == "application/json":
-        raw = await request.body()
-        if len(raw) > limit:
-            raise HTTPException(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, detail=f"document larger than {limit} bytes")
-        try:
-            doc = DocumentIn.model_validate_json(raw)
-        except ValidationError as exc:
-            raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=exc.errors(include_url=False, include_context=False, include_input=False)) from None
-        text = normalize_newlines(doc.text)
-        doc_id = doc.doc_id or derive(doc.title, from_title=True)
-        return [
-            Document(
-                id=doc_id,
-                title=doc.title.strip(),
-                text=text,
-                source=doc.source or "pasted",
-                published=doc.published,
-                derived_id=doc.doc_id is None,
-            )
-        ]
-    if ctype == "multipart/form-data":
-        try:
-            form = await request.form(max_files=1, max_fields=5)
-        except HTTPException:
-            raise  # the body limit, enforced while the upload streams in
-        except Exception as exc:  # noqa: BLE001 - malformed multipart bodies raise several types
-            raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=f"malformed upload: {exc}") from None
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail="the upload needs a 'file' field with a file name")
-        data = await upload.read(limit + 1)
-        if len(data) > limit:
-            raise HTTPException(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, detail=f"document larger than {limit} bytes")
-        title = form.get("title")
-        title = title.strip() if isinstance(title, str) and title.strip() else None
-        try:
-            return await run_in_threadpool(from_bytes, upload.filename, data, title=title, origin=f"upload:{upload.filename}")
-        except LoadError as exc:
-            raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=str(exc)) from None
-    raise HTTPException(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, detail="send application/json or multipart/form-data")
+def _pasted(doc: DocumentIn) -> Document:
+    return Document(
+        id=doc.doc_id or derive(doc.title, from_title=True),
+        title=doc.title.strip(),
+        text=normalize_newlines(doc.text),
+        source=doc.source or "pasted",
+        published=doc.published,
+        derived_id=doc.doc_id is None,
+    )
+
+
+async def _ingest(pipe, docs: list[Document]) -> IngestOut:
+    report = await run_in_threadpool(pipe.add_documents, docs)
+    return IngestOut(added=report.added, updated=report.updated, unchanged=report.unchanged, chunks=report.chunks)
 
 
 @router.post(
     "",
     response_model=IngestOut,
     dependencies=[Depends(require_write_key)],
-    openapi_extra=_UPLOAD_SCHEMA,
+    responses={**WRITE_REFUSALS, 401: {"description": "API key required"}},
+)
+async def add_document(doc: DocumentIn, pipe: PipelineDep) -> IngestOut:
+    """Add or replace an article given as JSON. Posting the same one again changes nothing."""
+    return await _ingest(pipe, [_pasted(doc)])
+
+
+@router.post(
+    "/upload",
+    response_model=IngestOut,
+    dependencies=[Depends(require_write_key)],
     responses={**WRITE_REFUSALS, 401: {"description": "API key required"}, 422: {"description": "Unreadable document"}},
 )
-async def add_document(request: Request, pipe: PipelineDep, settings: SettingsDep) -> IngestOut:
-    """Add or replace an article (JSON, or a file upload). Posting the same one again changes nothing."""
-    docs = await _documents_from_request(request, settings.max_upload_bytes)
-    report = await run_in_threadpool(pipe.add_documents, docs)
-    return IngestOut(added=report.added, updated=report.updated, unchanged=report.unchanged, chunks=report.chunks)
+async def upload_document(
+    file: Annotated[UploadFile, File(description=".txt, .md, .html, .pdf or .jsonl")],
+    pipe: PipelineDep,
+    settings: SettingsDep,
+    title: Annotated[str | None, Form(description="Overrides the title found in the file.")] = None,
+) -> IngestOut:
+    """Add or replace articles from an uploaded file. Uploading the same file again changes nothing."""
+    limit = settings.max_upload_bytes
+    if not file.filename:
+        raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail="the upload needs a 'file' field with a file name")
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, detail=f"document larger than {limit} bytes")
+    title = title.strip() if title and title.strip() else None
+    try:
+        docs = await run_in_threadpool(from_bytes, file.filename, data, title=title, origin=f"upload:{file.filename}")
+    except LoadError as exc:
+        raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+    return await _ingest(pipe, docs)
 
 
 def _fetch_document(url: str, allow_hosts: list[str], max_bytes: int) -> Document:

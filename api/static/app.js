@@ -274,10 +274,10 @@ async function waitUntilReady() {
   setTimeout(waitUntilReady, HEALTH_POLL_MS);
 }
 
-async function sendDocument(body, headers) {
+async function sendDocument(path, body, headers) {
   setStatus($("doc-status"), "Adding…", true);
   try {
-    const res = await fetch("/documents", { method: "POST", headers: { ...headers, ...authHeaders() }, body });
+    const res = await fetch(path, { method: "POST", headers: { ...headers, ...authHeaders() }, body });
     if (!res.ok) { setStatus($("doc-status"), `Not added: ${await errorMessage(res)}`); return false; }
     const out = await res.json();
     const what = out.added.length ? "Added" : out.updated.length ? "Updated" : "Already indexed, unchanged";
@@ -304,7 +304,7 @@ document.addEventListener("DOMContentLoaded", () => {
     e.preventDefault();
     const body = { title: $("doc-title").value, text: $("doc-text").value };
     if ($("doc-published").value) body.published = $("doc-published").value;
-    if (await sendDocument(JSON.stringify(body), { "Content-Type": "application/json" })) e.target.reset();
+    if (await sendDocument("/documents", JSON.stringify(body), { "Content-Type": "application/json" })) e.target.reset();
   });
   $("upload-form").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -312,7 +312,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!file) return;
     const form = new FormData();
     form.append("file", file);
-    if (await sendDocument(form, {})) e.target.reset();
+    if (await sendDocument("/documents/upload", form, {})) e.target.reset();
   });
   $("viewer-close").addEventListener("click", closeViewer);
   $("viewer").addEventListener("click", (e) => { if (e.target === $("viewer")) closeViewer(); });
