@@ -46,6 +46,16 @@ def _ranked_docs(pipe: Pipeline, question: str, k: int) -> list[str]:
     return out
 
 
+def as_of_effect(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
+    """EM of forced answers with each question's date as `as_of` (articles published by then), and without."""
+    em = {"with": 0.0, "without": 0.0}
+    for q in qs:
+        for key, as_of in (("with", q.get("question_date")), ("without", None)):
+            r = pipe.ask(AskRequest(question=q["question"], as_of=as_of), threshold=0.0)
+            em[key] += best_over_golds(r.answer or "", q["answers"])[0]
+    return {f"em_{k}_as_of": 100 * v / len(qs) for k, v in em.items()}
+
+
 def diagnose(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
     k_read = pipe.settings.top_k
     recall = {k: 0 for k in KS}
@@ -96,7 +106,7 @@ def run(work: Path, reader_path: Path | None, questions: int | None = None) -> S
     t = time.perf_counter()
     report = pipe.add_documents(docs)
     ingest_s = time.perf_counter() - t
-    r = diagnose(pipe, qs)
+    r = diagnose(pipe, qs) | as_of_effect(pipe, qs)
     wrong = r["questions"] - r["bin_right"]
     lines = [
         f"{r['questions']} answerable quiz questions against all {len(docs)} articles ({report.chunks} chunks, title first, dates kept); "
@@ -111,6 +121,8 @@ def run(work: Path, reader_path: Path | None, questions: int | None = None) -> S
         *(f"| {label} | {r[f'bin_{b}']} | {100 * r[f'bin_{b}'] / r['questions']:.0f}% |" for b, label in (
             ("right", "right"), ("retrieval", "retrieval: the answer's words in no passage read"),
             ("reading", "reading: read, but the reader never proposed the answer"), ("selection", "selection: proposed, another span won"))),
+        f"- Time (issue 15): with each question's date as `as_of` (only articles published by then), EM {r['em_with_as_of']:.1f}; "
+        f"without, {r['em_without_as_of']:.1f} (same run, forced answers).",
         "",
         f"Ingest of the archive: {report.chunks / ingest_s:.1f} chunks/s, {len(docs) / ingest_s:.2f} articles/s ({ingest_s / 60:.1f} min).",
     ]
