@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from index.chunk import Chunker, indexed_text
+from index.copies import CopyIndex
 from index.documents import Document
 from index.embed import Embedder
 from index.ids import Catalog, Claim
@@ -47,6 +48,7 @@ class Indexer:
         self.embedder = embedder
         self.max_chunk_tokens = max_chunk_tokens
         self._chunker: Chunker | None = None
+        self.copies = CopyIndex(store)
 
     @property
     def chunker(self) -> Chunker:
@@ -62,6 +64,7 @@ class Indexer:
         store's write order means none is left half-written.
         """
         report = report or IngestReport()
+        self.copies.refresh()
         known = Catalog(self.store.claims()) if known is None else known
         pending: list[tuple[Document, bool, list]] = []
         size = 0
@@ -90,7 +93,15 @@ class Indexer:
         for doc, _, chunks in pending:
             items.append((doc, chunks, vectors[at : at + len(chunks)]))
             at += len(chunks)
-        self.store.put_documents(items)
+        # Each article's copy group, judged against every stored article and those before it here.
+        if not pending:
+            return
+        extra = {}
+        for doc, _, _ in pending:
+            group, sig = self.copies.assign(doc.id, doc.text)
+            extra[doc.id] = {"copy_group": group, "minhash": sig}
+        self.store.put_documents(items, extra)
+        self.copies.written()
         for doc, replaced, chunks in pending:
             report.chunks += len(chunks)
             (report.updated if replaced else report.added).append(doc.id)

@@ -38,6 +38,7 @@ class StoredDocument:
     content_hash: str
     chunks: int
     metadata: dict
+    group: str | None = None  # the copy group (index/copies.py): the first stored article of this story
 
 
 def published_number(published: str | None, *, end: bool = False) -> int | None:
@@ -139,17 +140,23 @@ class Store:
                 out[i] = Claim(str(m.get("content_hash", "")), m.get("origin"), str(m.get("source", "")))
         return out
 
+    def copy_records(self) -> Iterator[tuple[str, dict]]:
+        """Every stored id with its metadata (copy group, MinHash signature, content hash): what `index.copies` rebuilds from."""
+        for ids, metas in self._pages(self.documents, include=["metadatas"]):
+            yield from zip(ids, metas)
+
     def put_document(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> None:
         """Replace a document and its chunks (see `put_documents`)."""
         self.put_documents([(doc, chunks, vectors)])
 
-    def put_documents(self, items: list[tuple[Document, list[Chunk], np.ndarray]]) -> None:
+    def put_documents(self, items: list[tuple[Document, list[Chunk], np.ndarray]], extra: dict[str, dict] | None = None) -> None:
         """Replace documents and their chunks, a batch at a time (one call per step, not per document).
 
         Order matters for crash safety: new chunks first, then stale chunks go, and the
         document records with their content hashes are written last. A run killed midway
         leaves hashes that don't match, so the next ingest redoes those documents; chunks
-        with no document record are never cited and are swept by `sweep_orphans`.
+        with no document record are never cited and are swept by `sweep_orphans`. `extra`
+        adds fields to a document's record by id (its copy group and signature).
         """
         if not items:
             return
@@ -171,7 +178,7 @@ class Store:
             part = items[b : b + self.max_batch]
             self.documents.upsert(
                 ids=[doc.id for doc, _, _ in part], embeddings=[[0.0]] * len(part),
-                documents=[doc.text for doc, _, _ in part], metadatas=[_document_meta(doc, len(chunks)) for doc, chunks, _ in part],
+                documents=[doc.text for doc, _, _ in part], metadatas=[_document_meta(doc, len(chunks)) | (extra or {}).get(doc.id, {}) for doc, chunks, _ in part],
             )
         self.record_changes(doc_ids)
 
@@ -292,4 +299,5 @@ def _stored(doc_id: str, text: str | None, meta: dict) -> StoredDocument:
         content_hash=str(meta.get("content_hash", "")),
         chunks=int(meta.get("chunks", 0)),
         metadata=extra,
+        group=str(meta.get("copy_group") or doc_id),
     )
