@@ -63,19 +63,42 @@ def _answer_sentence(c: Citation) -> Text:
     return text
 
 
+def found_in(articles: int, sources: int) -> str:
+    """`found in 3 articles`, or with copies of one story folded: `found in 1 source (and 3 copies)`."""
+    if sources <= 0 or sources >= articles:  # no copies (or a server that doesn't count sources)
+        return f"found in {count(articles, 'article')}"
+    copies = articles - sources
+    return f"found in {count(sources, 'source')} (and {copies} cop{'y' if copies == 1 else 'ies'})"
+
+
+def by_source(citations: list[Citation]) -> list[tuple[list[Citation], list[Citation]]]:
+    """Citations folded by copy group, in order: (the first article's citations, one citation per copy)."""
+    folded: dict[str, tuple[list[Citation], list[Citation]]] = {}
+    for c in citations:
+        first, copies = folded.setdefault(c.group or c.doc_id, ([], []))
+        if not first or c.doc_id == first[0].doc_id:
+            first.append(c)
+        elif all(c.doc_id != k.doc_id for k in copies):
+            copies.append(c)
+    return list(folded.values())
+
+
 def print_answer(resp: AskResponse) -> None:
     if resp.answer is None:
         out.print(Text("Not found in these documents.", style="bold"))
         out.print(f"(best candidate scored {resp.score:.2f}, below the threshold {resp.threshold:.2f})")
         return
     out.print(Text(resp.answer, style="bold green"))
-    n = resp.articles
-    out.print(f"score {resp.score:.2f} · found in {n} article{'s' if n != 1 else ''}")
-    for i, c in enumerate(resp.citations, 1):
-        out.print()
-        date = f" ({c.published})" if c.published else ""
-        out.print(Text(f"[{i}] {c.title}{date} — {c.doc_id}", style="bold"))
-        out.print(_answer_sentence(c))
+    out.print(f"score {resp.score:.2f} · {found_in(resp.articles, resp.sources)}")
+    for i, (first, copies) in enumerate(by_source(resp.citations), 1):
+        for c in first:
+            out.print()
+            date = f" ({c.published})" if c.published else ""
+            out.print(Text(f"[{i}] {c.title}{date} — {c.doc_id}", style="bold"))
+            out.print(_answer_sentence(c))
+        for c in copies:
+            date = f" ({c.published})" if c.published else ""
+            out.print(Text(f"    copy: {c.title}{date} — {c.doc_id}", style="italic"))
     if resp.most_recent and resp.alternatives:
         out.print()
         out.print(Text("The most recent article's answer; earlier articles said:", style="italic"))

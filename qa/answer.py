@@ -103,6 +103,7 @@ def _cite(group: _Group, doc: StoredDocument, passage: Passage, a: int, b: int, 
         answer_start=a,
         answer_end=b,
         score=round(value, 4),
+        group=doc.group or doc.doc_id,
     )
     group.found.append(_Found(citation, value))
 
@@ -238,5 +239,6 @@ def assemble(
         citations=citations,
         alternatives=_alternatives(question, ranked, best, first, documents, calibration, threshold, alternative_ratio, max_alternatives),
         articles=len({c.doc_id for c in citations}),  # the articles listed, not every weak mention
+        sources=len({c.group for c in citations}),  # copies of one story are one source
         threshold=threshold,
     )

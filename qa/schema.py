@@ -92,6 +92,7 @@ class Citation(BaseModel):
     score: float
     excerpt_start: int | None = Field(None, description="The words to show around the answer (its sentence, trimmed at word boundaries): `text[excerpt_start:excerpt_end]`, inside the passage.")
     excerpt_end: int | None = None
+    group: str | None = Field(None, description="The article's copy group: the id of the first stored article of the same story (itself when it copies none); citations sharing it are copies, not independent sources.")
 
 
 class Alternative(BaseModel):
@@ -109,6 +110,7 @@ class AskResponse(BaseModel):
     citations: list[Citation]
     alternatives: list[Alternative] = Field(default_factory=list)
     articles: int = Field(0, description="How many distinct articles give this answer.")
+    sources: int = Field(0, description="How many independent stories give this answer: the distinct copy groups among the cited articles (a wire story reprinted by five outlets is one).")
     threshold: float = Field(0.5, description="Answers scoring below this are withheld.")
     timings_ms: dict[str, float] = Field(default_factory=dict)
     most_recent: bool = Field(

@@ -71,6 +71,36 @@ function citationNode(c, i) {
     passage, open);
 }
 
+// Copies of one story (the same copy group) are one source: "found in 1 source (and 3 copies)".
+function foundIn(articles, sources) {
+  if (!sources || sources >= articles) return `found in ${articles} article${articles === 1 ? "" : "s"}`;
+  const copies = articles - sources;
+  return `found in ${sources} source${sources === 1 ? "" : "s"} (and ${copies} cop${copies === 1 ? "y" : "ies"})`;
+}
+
+// Citations folded by copy group, in order: the first article's citations, then one per copy.
+function bySource(citations) {
+  const groups = new Map();
+  for (const c of citations) {
+    const key = c.group || c.doc_id;
+    if (!groups.has(key)) groups.set(key, { first: [], copies: [] });
+    const g = groups.get(key);
+    if (!g.first.length || c.doc_id === g.first[0].doc_id) g.first.push(c);
+    else if (!g.copies.some((k) => k.doc_id === c.doc_id)) g.copies.push(c);
+  }
+  return [...groups.values()];
+}
+
+function copiesNode(copies) {
+  const items = el("ul", { class: "copies", "aria-label": "Copies of this story" });
+  for (const c of copies) {
+    const open = el("button", { class: "link", type: "button", "aria-label": `Open the copy “${c.title}” at the answer` }, `${c.title}`);
+    open.addEventListener("click", () => openArticle(c.doc_id, c.answer_start, c.answer_end, open));
+    items.append(el("li", { class: "copy", "data-doc-id": c.doc_id }, "copy: ", open, c.published ? ` · ${c.published}` : "", ` · ${c.source}`));
+  }
+  return items;
+}
+
 function renderAnswer(turn, data) {
   if (data.answer === null) {
     turn.append(el("p", { class: "not-found", "data-state": "not-found" }, "Not found in these articles."));
@@ -78,13 +108,15 @@ function renderAnswer(turn, data) {
       `No passage answers this with enough confidence (best ${data.score.toFixed(2)}, threshold ${data.threshold.toFixed(2)}).`));
     return;
   }
-  const n = data.articles;
   turn.append(el("p", { class: "answer", "data-state": "answer" }, data.answer));
   const recent = data.most_recent ? " · the most recent articles' answer" : "";
   turn.append(el("p", { class: "confidence" },
-    `Confidence ${Math.round(100 * data.score)}% · found in ${n} article${n === 1 ? "" : "s"}${recent}`));
+    `Confidence ${Math.round(100 * data.score)}% · ${foundIn(data.articles, data.sources)}${recent}`));
   const list = el("ol", { class: "citations", "aria-label": "Sources" });
-  data.citations.forEach((c, i) => list.append(citationNode(c, i)));
+  bySource(data.citations).forEach(({ first, copies }, i) => {
+    first.forEach((c) => list.append(citationNode(c, i)));
+    if (copies.length) list.lastChild.append(copiesNode(copies));
+  });
   turn.append(list);
   if (data.alternatives && data.alternatives.length) {
     // For a question about the latest state the server put the newest answer first: the
