@@ -1,0 +1,108 @@
+"""Syndicated copies: one copy group per story at ingest, `sources` beside `articles` in answers, copies folded in the CLI."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.copies import CopyIndex, decode, encode, signature
+from index.documents import Document
+from qa.schema import AskRequest
+from tests.conftest import qa_env, run_qa
+
+STORY = (
+    "The new Zorbulon bridge over the Kessel river was opened on Saturday by mayor Paul Kine, "
+    "after four years of construction and two delays caused by spring floods. "
+    "The bridge is 640 metres long and carries two lanes of traffic, a tram line and a wide path for cyclists. "
+    "Engineers from the regional transport office said the steel arches were lifted into place in a single night last October. "
+    "Local shops near the old ferry landing expect more visitors now that the crossing takes three minutes instead of forty. "
+    "The ferry will keep running on weekends during the summer for tourists who want to see the river from the water."
+)
+COPY = (
+    "Sign up for our daily newsletter to get the latest headlines delivered to your inbox every morning.\n\n"
+    + STORY.replace("four years", "almost four years").replace("wide path", "broad path")
+    + "\n\nCopyright 2024 Kessel Wire. All rights reserved. This material may not be published or redistributed without permission."
+)
+SAME_TOPIC = (
+    "Traffic on the Zorbulon bridge reached twelve thousand cars a day in its first month, the transport office reported. "
+    "Commuters from the northern suburbs said their trips to the city centre were now much shorter than before. "
+    "The tram line across the river will start its service in the autumn, once the new depot has been finished. "
+    "Some residents near the eastern ramp complained about noise at night and asked for a lower speed limit. "
+    "The council promised to measure the noise and to plant trees along the ramp next spring."
+)
+ARTICLES = [
+    Document("zorbulon-opens", "Mayor opens the Zorbulon bridge", STORY, "kessel-times", "2024-05-04"),
+    Document("wire-reprint", "Kessel river finally has its bridge", COPY, "river-post", "2024-05-05"),
+    Document("zorbulon-traffic", "A month of traffic on the Zorbulon bridge", SAME_TOPIC, "kessel-times", "2024-06-04"),
+]
+QUESTION = "Who opened the Zorbulon bridge?"
+
+
+class _EmptyStore:
+    def generation(self) -> str:
+        return "0"
+
+    def copy_records(self):
+        return iter(())
+
+    def get_documents(self, ids):
+        return {}
+
+
+def test_a_reheadlined_copy_with_boilerplate_joins_its_story_and_a_same_topic_story_stays_apart():
+    index = CopyIndex(_EmptyStore())
+    assert index.assign("zorbulon-opens", STORY)[0] == "zorbulon-opens"  # the first article names its group
+    assert index.assign("wire-reprint", COPY)[0] == "zorbulon-opens"
+    assert index.assign("zorbulon-traffic", SAME_TOPIC)[0] == "zorbulon-traffic"
+
+
+def test_signatures_survive_their_metadata_encoding():
+    m = signature(STORY)
+    assert decode(encode(m)).jaccard(m) == 1.0
+    assert decode("not base64!") is None
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    from qa.pipeline import Pipeline
+    from qa.settings import Settings
+
+    data = tmp_path_factory.mktemp("copies") / "data"
+    Pipeline(Settings(data_dir=data, sample_corpus=False)).add_documents(ARTICLES)
+    return data
+
+
+@pytest.fixture(scope="module")
+def pipe(data_dir):
+    from qa.pipeline import Pipeline
+    from qa.settings import Settings
+
+    p = Pipeline(Settings(data_dir=data_dir, sample_corpus=False))
+    p.start()
+    assert p.status == "ok", p.startup_error
+    return p
+
+
+def test_groups_are_stored_and_a_later_process_groups_a_new_copy_with_them(pipe):
+    docs = pipe.open_store().get_documents([a.id for a in ARTICLES])
+    assert {i: d.group for i, d in docs.items()} == {
+        "zorbulon-opens": "zorbulon-opens", "wire-reprint": "zorbulon-opens", "zorbulon-traffic": "zorbulon-traffic",
+    }
+    # This pipeline did not write them: its copy index is rebuilt from the stored signatures.
+    pipe.add_documents([Document("another-reprint", "Bridge opened", STORY[: int(len(STORY) * 0.85)], "daily", "2024-05-06")])
+    assert pipe.open_store().get_documents(["another-reprint"])["another-reprint"].group == "zorbulon-opens"
+    pipe.delete_document("another-reprint")
+
+
+def test_an_answer_from_a_story_and_its_copy_is_one_source(pipe):
+    resp = pipe.ask(AskRequest(question=QUESTION))
+    assert resp.answer is not None and "Paul Kine" in resp.answer
+    assert resp.articles == 2
+    assert resp.sources == 1
+    assert {c.group for c in resp.citations} == {"zorbulon-opens"}
+
+
+def test_the_cli_says_one_source_with_a_copy(data_dir, pipe):
+    result = run_qa("ask", QUESTION, env=qa_env(data_dir, QA_SAMPLE_CORPUS="false"))
+    assert result.returncode == 0, result.stderr
+    assert "found in 1 source (and 1 copy)" in result.stdout
+    assert "copy: " in result.stdout and "wire-reprint" in result.stdout
