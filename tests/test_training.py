@@ -1,0 +1,211 @@
+"""Training: batching and collation helpers, and a tiny real run that is stopped and resumed."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from training.features import batches_for_epoch, collate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------- batching and collation
+
+
+def test_batches_are_a_pure_function_of_the_seed_and_grouped_by_length() -> None:
+    lengths = np.random.default_rng(0).integers(20, 256, size=600)
+    a = batches_for_epoch(lengths, 4, seed=21)
+    b = batches_for_epoch(lengths.copy(), 4, seed=21)
+    assert [x.tolist() for x in a] == [x.tolist() for x in b]
+    assert [x.tolist() for x in a] != [x.tolist() for x in batches_for_epoch(lengths, 4, seed=22)]
+    # every window once per epoch
+    assert sorted(np.concatenate(a).tolist()) == list(range(600))
+    # sorted within mega-batches (4 * 64 windows), so each batch is in increasing length, and
+    # batches are much tighter than random ones
+    assert all(np.all(np.diff(lengths[x]) >= 0) for x in a)
+    assert sum(len(x) != 4 for x in a) <= 3  # only a mega-batch's last batch can be short
+    spread = np.mean([np.ptp(lengths[x]) for x in a])
+    random_spread = np.mean([np.ptp(lengths[i : i + 4]) for i in range(0, 600, 4)])
+    assert spread < random_spread / 5
+
+
+def test_collate_right_pads_to_the_longest_window() -> None:
+    feats = [
+        {"input_ids": [101, 5, 6, 102], "token_type_ids": [0, 0, 0, 1], "start": 2, "end": 3},
+        {"input_ids": [101, 9, 102], "token_type_ids": [0, 0, 1], "start": 0, "end": 0},
+        {"input_ids": [101, 7, 8, 9, 10, 102], "token_type_ids": [0, 0, 1, 1, 1, 1], "start": 3, "end": 4},
+    ]
+    batch = collate(feats, np.array([1, 2, 0]), pad_id=77)
+    assert batch["input_ids"].tolist() == [
+        [101, 9, 102, 77, 77, 77],
+        [101, 7, 8, 9, 10, 102],
+        [101, 5, 6, 102, 77, 77],
+    ]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1, 0, 0, 0], [1] * 6, [1, 1, 1, 1, 0, 0]]
+    assert batch["token_type_ids"].tolist() == [[0, 0, 1, 0, 0, 0], [0, 0, 1, 1, 1, 1], [0, 0, 0, 1, 0, 0]]
+    assert batch["start_positions"].tolist() == [0, 3, 2]
+    assert batch["end_positions"].tolist() == [0, 4, 3]
+    assert {t.dtype for t in batch.values()} == {torch.long}
+
+
+# ---------------------------------------------------------------- a tiny real run
+
+# (sentences, [(question, answer)]): each answer occurs once in its paragraph.
+PARAGRAPHS = [
+    (
+        ["The Larkspur Bridge opened to traffic in 1931 after four years of work.",
+         "It spans the Dunmore River between the towns of Avely and Crane.",
+         "The chief engineer was Margit Osterholm, who later designed two dams.",
+         "A toll of five cents was charged until the bonds were repaid in 1952."],
+        [("When did the Larkspur Bridge open?", "1931"), ("Who was the chief engineer of the bridge?", "Margit Osterholm")],
+    ),
+    (
+        ["The Velmont orchard grows eleven varieties of pear on a south-facing slope.",
+         "Its oldest trees were planted by the Ruiz family in the autumn of 1888.",
+         "Harvest begins in late August and is celebrated with a lantern fair.",
+         "Most of the fruit is pressed into a cloudy cider sold at the gate."],
+        [("How many varieties of pear does the orchard grow?", "eleven"), ("Who planted the oldest trees?", "the Ruiz family")],
+    ),
+    (
+        ["My blender arrived with a cracked lid, which was annoying at first.",
+         "Customer support shipped a replacement within three days at no cost.",
+         "The motor is loud but it crushes ice in about ten seconds flat.",
+         "After a month of smoothies every morning it still works perfectly."],
+        [("How fast does it crush ice?", "about ten seconds"), ("What was wrong when it arrived?", "a cracked lid")],
+    ),
+    (
+        ["I moved to Brenford last spring for a job at the harbour office.",
+         "Rent is cheaper than in the capital but the buses stop at nine.",
+         "The best thing here is the Saturday fish market by the old pier.",
+         "Winters are grey and windy, so bring a proper waterproof coat."],
+        [("When do the buses stop?", "at nine"), ("What is the best thing in Brenford?", "the Saturday fish market")],
+    ),
+    (
+        ["These hiking boots are waterproof and kept my feet dry in deep snow.",
+         "The laces frayed after two weeks, so I replaced them with leather ones.",
+         "Sizing runs small, and I had to order half a size larger than usual.",
+         "Overall they are comfortable on long trails over rocky ground."],
+        [("How does the sizing run?", "small"), ("What happened to the laces?", "The laces frayed after two weeks")],
+    ),
+    (
+        ["The Quillon telescope sits on a ridge two thousand metres above the sea.",
+         "Its main mirror is four metres across and was cast in Jena in 1978.",
+         "Astronomers there discovered the comet Halvard-Pyne in March 1994.",
+         "Visitors may tour the dome on the first Sunday of every month."],
+        [("How wide is the main mirror?", "four metres"), ("Which comet was discovered there?", "Halvard-Pyne")],
+    ),
+    (
+        ["Patients in the trial received the inhaled drug twice a day for a week.",
+         "Viral load fell by half in the treated group compared with placebo.",
+         "The most common side effect reported was a mild and passing headache.",
+         "The authors call for a larger study before any clinical use."],
+        [("How often did patients receive the drug?", "twice a day"), ("What was the most common side effect?", "a mild and passing headache")],
+    ),
+    (
+        ["The novel follows a lighthouse keeper who finds letters in a bottle.",
+         "Its plot is slow in the middle, but the ending is simply wonderful.",
+         "The author writes the sea so vividly that you can almost smell it.",
+         "I would recommend it to anyone who enjoys quiet character stories."],
+        [("How is the ending?", "simply wonderful"), ("What does the keeper find?", "letters in a bottle")],
+    ),
+]
+SETS = {  # set name -> paragraphs it holds
+    "squadshifts-new-wiki": [0, 1],
+    "squadshifts-reddit": [3, 2],
+    "squadshifts-amazon": [4, 5],
+    "subjqa": [7, 2],
+    "covidqa-200423": [6],
+    "qamr-wiki1k": [0],
+    "policyqa": [3],
+    "ester": [5],
+}
+UNANSWERABLE = ["Is the cover of this book nice?", "Do you think the price is fair?"]
+
+
+def _write_set(folder: Path, name: str, paragraphs: list[int]) -> int:
+    docs, questions = [], []
+    for p in paragraphs:
+        sentences, qas = PARAGRAPHS[p]
+        text = " ".join(sentences)
+        doc_id = f"{name}-doc{p}"
+        docs.append({"id": doc_id, "title": "", "text": text})
+        for q, a in qas:
+            assert text.count(a) == 1
+            questions.append({"id": f"{doc_id}-q{len(questions)}", "question": q, "answers": [a], "doc_id": doc_id,
+                              "answer_starts": [text.index(a)], "is_impossible": False})
+        if name == "subjqa":
+            for q in UNANSWERABLE:
+                questions.append({"id": f"{doc_id}-q{len(questions)}", "question": q, "answers": [], "doc_id": doc_id,
+                                  "answer_starts": [], "is_impossible": True})
+    (folder / name).mkdir(parents=True)
+    for file, rows in (("documents.jsonl", docs), ("questions.jsonl", questions)):
+        (folder / name / file).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return len(questions)
+
+
+def _tiny_data(tmp_path: Path) -> tuple[Path, Path]:
+    """The layout of ../shared/train-data (one folder per set) and a three-question eval set."""
+    train = tmp_path / "train-data"
+    n = sum(_write_set(train, name, ps) for name, ps in SETS.items())
+    assert 20 <= n <= 30
+    _write_set(tmp_path, "eval", [1, 5])
+    return train, tmp_path / "eval"
+
+
+def _checkpoint_step(run: Path) -> int:
+    return torch.load(run / "checkpoint.pt", weights_only=False)["step"]
+
+
+@pytest.mark.slow
+def test_tiny_run_writes_a_checkpoint_and_resumes_from_it(tmp_path: Path) -> None:
+    train, evaluation = _tiny_data(tmp_path)
+    run = tmp_path / "run"
+    steps = 6
+    command = [
+        sys.executable, "-m", "training.train_reader", "--train-data", str(train), "--eval-data", str(evaluation),
+        "--eval-questions", "3", "--out-dir", str(run), "--max-steps", str(steps), "--time-budget-min", "20",
+        "--checkpoint-every-min", "0", "--batch-size", "4", "--max-len", "128", "--stride", "32",
+        "--holdout-fraction", "0", "--distractors", "3", "--removed-sentence-negatives", "3",
+        "--same-topic-negatives", "3", "--threads", "1", "--bf16", "false", "--seed", "5",
+    ]
+    # First run: stopped by SIGTERM as soon as its first checkpoint (after step 1) is on disk.
+    log1 = (tmp_path / "first.log").open("w")
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=log1, stderr=subprocess.STDOUT)
+    deadline = time.time() + 600
+    while not (run / "checkpoint.pt").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    rc = proc.wait(timeout=300)
+    log1.close()
+    first = (tmp_path / "first.log").read_text()
+    assert rc == 1, first[-3000:]
+    assert "rerun the same command to resume" in first
+    stopped_at = _checkpoint_step(run)
+    assert 1 <= stopped_at < steps, first[-3000:]
+    assert (run / "features.pt").exists() and (run / "holdout.jsonl").exists()
+    assert not (run / "final").exists()
+    curve_before = json.loads((run / "curve.json").read_text())
+    assert curve_before and curve_before[0]["step"] == 1
+
+    # Same command again: the windows come from features.pt and training continues at that step.
+    second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    out = second.stdout + second.stderr
+    assert second.returncode == 0, out[-3000:]
+    assert f"windows loaded from {run / 'features.pt'}" in out
+    assert f"resumed at step {stopped_at} of {steps}" in out
+    assert _checkpoint_step(run) == steps
+    curve = json.loads((run / "curve.json").read_text())
+    assert curve[: len(curve_before)] == curve_before
+    assert [c["step"] for c in curve[len(curve_before):]] == list(range(stopped_at + 1, steps + 1))
+    info = json.loads((run / "final" / "training.json").read_text())
+    assert info["steps"] == steps and info["config"]["max_steps"] == steps
+    assert (run / "final" / "model.safetensors").exists()
