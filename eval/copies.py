@@ -42,19 +42,6 @@ BOILERPLATE = [
 EDIT_WORDS = ["reportedly", "officials", "Tuesday", "several", "state", "major", "local", "new", "former", "early"]
 
 
-class _MemoryStore:
-    """Just enough of `Store` for `CopyIndex`: nothing stored yet, a fixed generation."""
-
-    def generation(self) -> str:
-        return "0"
-
-    def copy_records(self):
-        return iter(())
-
-    def get_documents(self, ids):
-        return {}
-
-
 def make_copy(doc: dict, rng: random.Random) -> dict:
     """Re-headlined, trimmed by 10-20%, boilerplate paragraphs added, a few words replaced."""
     words = doc["text"].split(" ")
@@ -135,7 +122,7 @@ def jaccard(a: str, b: str) -> float:
 
 
 def measure(articles: list[dict], copy_pairs: set[frozenset], apart_pairs: list[tuple[str, str]], threshold: float) -> dict:
-    index = CopyIndex(_MemoryStore(), threshold=threshold)
+    index = CopyIndex(None, threshold=threshold)
     group = {a["id"]: index.assign(a["id"], a["text"])[0] for a in articles}
     members: dict[str, list[str]] = {}
     for doc_id, g in group.items():

@@ -63,7 +63,7 @@ class CopyIndex:
     """
 
     def __init__(self, store, threshold: float = THRESHOLD):
-        self.store = store
+        self.store = store  # None: nothing stored, only what `assign` is given (measuring the grouping alone)
         self.threshold = threshold
         self._lock = threading.Lock()
         self._generation: str | None = None
@@ -73,6 +73,8 @@ class CopyIndex:
         self._legacy: dict[tuple[str, str], MinHash] = {}  # (doc id, content hash) -> computed signature
 
     def refresh(self) -> None:
+        if self.store is None:
+            return
         generation = self.store.generation()
         if generation == self._generation:
             return
@@ -127,4 +129,4 @@ class CopyIndex:
     def written(self) -> None:
         """After this process's own write: its new generation needs no rebuild (it is in memory already)."""
         with self._lock:
-            self._generation = self.store.generation()
+            self._generation = self.store.generation() if self.store is not None else None

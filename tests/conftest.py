@@ -140,6 +140,27 @@ def pipeline(tmp_path_factory):
     return pipe
 
 
+def stored(folder: Path, articles) -> Path:
+    """A data directory under `folder` holding `articles` (embedded store, no sample articles), written by a pipeline of its own."""
+    from qa.pipeline import Pipeline
+    from qa.settings import Settings
+
+    data = folder / "data"
+    Pipeline(Settings(data_dir=data, sample_corpus=False)).add_documents(articles)
+    return data
+
+
+def started(data_dir: Path):
+    """A ready pipeline over a data directory (another process, as far as the store can tell)."""
+    from qa.pipeline import Pipeline
+    from qa.settings import Settings
+
+    p = Pipeline(Settings(data_dir=data_dir, sample_corpus=False))
+    p.start()
+    assert p.status == "ok", p.startup_error
+    return p
+
+
 @pytest.fixture
 def corpus_copy(tmp_path) -> Path:
     folder = tmp_path / "corpus"

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from index.documents import Document
 from qa.recency import Candidate, asks_for_latest, preferred
 from qa.schema import AskRequest
-from tests.conftest import qa_env, run_qa
+from tests.conftest import qa_env, run_qa, started, stored
 
 # Three articles that disagree over time.
 ARTICLES = [
@@ -26,24 +26,12 @@ PLAIN = "Who is the chief executive of Acme?"
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
-    from qa.pipeline import Pipeline
-    from qa.settings import Settings
-
-    data = tmp_path_factory.mktemp("as_of") / "data"
-    p = Pipeline(Settings(data_dir=data, sample_corpus=False))
-    p.add_documents(ARTICLES)
-    return data
+    return stored(tmp_path_factory.mktemp("as_of"), ARTICLES)
 
 
 @pytest.fixture(scope="module")
 def pipe(data_dir):
-    from qa.pipeline import Pipeline
-    from qa.settings import Settings
-
-    p = Pipeline(Settings(data_dir=data_dir, sample_corpus=False))
-    p.start()
-    assert p.status == "ok", p.startup_error
-    return p
+    return started(data_dir)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 from index.copies import CopyIndex, decode, encode, signature
 from index.documents import Document
 from qa.schema import AskRequest
-from tests.conftest import qa_env, run_qa
+from tests.conftest import qa_env, run_qa, started, stored
 
 STORY = (
     "The new Zorbulon bridge over the Kessel river was opened on Saturday by mayor Paul Kine, "
@@ -37,19 +37,8 @@ ARTICLES = [
 QUESTION = "Who opened the Zorbulon bridge?"
 
 
-class _EmptyStore:
-    def generation(self) -> str:
-        return "0"
-
-    def copy_records(self):
-        return iter(())
-
-    def get_documents(self, ids):
-        return {}
-
-
 def test_a_reheadlined_copy_with_boilerplate_joins_its_story_and_a_same_topic_story_stays_apart():
-    index = CopyIndex(_EmptyStore())
+    index = CopyIndex(None)
     assert index.assign("zorbulon-opens", STORY)[0] == "zorbulon-opens"  # the first article names its group
     assert index.assign("wire-reprint", COPY)[0] == "zorbulon-opens"
     assert index.assign("zorbulon-traffic", SAME_TOPIC)[0] == "zorbulon-traffic"
@@ -63,23 +52,12 @@ def test_signatures_survive_their_metadata_encoding():
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
-    from qa.pipeline import Pipeline
-    from qa.settings import Settings
-
-    data = tmp_path_factory.mktemp("copies") / "data"
-    Pipeline(Settings(data_dir=data, sample_corpus=False)).add_documents(ARTICLES)
-    return data
+    return stored(tmp_path_factory.mktemp("copies"), ARTICLES)
 
 
 @pytest.fixture(scope="module")
 def pipe(data_dir):
-    from qa.pipeline import Pipeline
-    from qa.settings import Settings
-
-    p = Pipeline(Settings(data_dir=data_dir, sample_corpus=False))
-    p.start()
-    assert p.status == "ok", p.startup_error
-    return p
+    return started(data_dir)
 
 
 def test_groups_are_stored_and_a_later_process_groups_a_new_copy_with_them(pipe):
