@@ -56,10 +56,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Uvicorn starts accepting on a worker only after its startup: with several
             # workers on one socket, requests then only reach workers that can answer.
             await asyncio.to_thread(pipeline.start)
+            threading.Thread(target=pipeline.warm_writes, daemon=True, name="warm-writes").start()
         else:
             # One process: models load in the background so /health and the page answer at
             # once; /ask says 503 until ready.
-            threading.Thread(target=pipeline.start, daemon=True, name="warm-up").start()
+            threading.Thread(target=lambda: (pipeline.start(), pipeline.warm_writes()), daemon=True, name="warm-up").start()
         yield
 
     app = FastAPI(

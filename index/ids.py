@@ -75,7 +75,13 @@ def derive(raw: str, *, from_title: bool) -> str:
 class Catalog:
     """The ids already taken, indexed by origin, so resolving one id costs lookups, not a scan."""
 
-    def __init__(self, claims: Mapping[str, Claim]):
+    # How many numbered forms (`base-hash-2` ...) a partial catalog holds; past them it asks for all.
+    NUMBERED = 8
+
+    def __init__(self, claims: Mapping[str, Claim], *, complete: bool = True):
+        # A partial catalog holds only the claims that resolving some given documents can
+        # consult (`candidates`, and their origins): one write needs lookups, not a scan.
+        self.complete = complete
         self.claims: dict[str, Claim] = {}
         self._by_origin: dict[tuple[str, str], list[str]] = {}
         for doc_id, claim in claims.items():
@@ -90,14 +96,20 @@ class Catalog:
         # Documents stored before origins were recorded are matched by their file name.
         return ("origin", origin) if origin is not None else ("source", source)
 
-    def resolve(self, base: str, content_hash: str, origin: str | None, source: str) -> str:
+    @staticmethod
+    def candidates(base: str, content_hash: str) -> list[str]:
+        """Every id `resolve` may give a document before a partial catalog has to ask for all."""
+        suffixed = [f"{base[: MAX_ID_CHARS - n - 1]}-{content_hash[:n]}" for n in (_SUFFIX_CHARS, 2 * _SUFFIX_CHARS)]
+        return [base, *suffixed, *(f"{base}-{content_hash}-{n}" for n in range(2, 2 + Catalog.NUMBERED))]
+
+    def resolve(self, base: str, content_hash: str, origin: str | None, source: str) -> str | None:
         """The id a document with a derived id gets.
 
         Same content under the base id or its suffixed form: that id (unchanged). Same origin
         (the same file ingested again): that id (an update). Otherwise the base id if free,
         else the base id with a hash of the content.
         """
-        suffixed = [f"{base[: MAX_ID_CHARS - n - 1]}-{content_hash[:n]}" for n in (_SUFFIX_CHARS, 2 * _SUFFIX_CHARS)]
+        suffixed = self.candidates(base, content_hash)[1:3]
         for doc_id in (base, *suffixed):
             if doc_id in self.claims and self.claims[doc_id].content_hash == content_hash:
                 return doc_id
@@ -117,4 +129,6 @@ class Catalog:
         n = 2
         while f"{base}-{content_hash}-{n}" in self.claims:
             n += 1
+        if not self.complete and n >= 2 + self.NUMBERED:
+            return None  # past what this catalog was given: the caller asks with every claim
         return f"{base}-{content_hash}-{n}"

@@ -39,6 +39,9 @@ class IngestReport:
         )
 
 
+SMALL_WRITE = 20  # documents; up to this many, the ids they may take are looked up, not read whole
+
+
 class Indexer:
     """Writes documents into the store: chunk, embed (in batches across documents), replace per document."""
 
@@ -65,12 +68,18 @@ class Indexer:
         """
         report = report or IngestReport()
         self.copies.refresh()
-        known = Catalog(self.store.claims()) if known is None else known
+        if known is None:
+            docs = list(docs)
+            known = self._catalog(docs)
         pending: list[tuple[Document, bool, list]] = []
         size = 0
         for doc in docs:
             if doc.derived_id:
-                doc = replace(doc, id=known.resolve(doc.id, doc.content_hash, doc.origin, doc.source))
+                resolved = known.resolve(doc.id, doc.content_hash, doc.origin, doc.source)
+                if resolved is None:  # a partial catalog ran out of numbered forms: ask with every claim
+                    known = self._full_catalog(known)
+                    resolved = known.resolve(doc.id, doc.content_hash, doc.origin, doc.source)
+                doc = replace(doc, id=resolved)
             previous = known.claims.get(doc.id)
             if previous is not None and previous.content_hash == doc.content_hash:
                 report.unchanged.append(doc.id)
@@ -86,6 +95,20 @@ class Indexer:
                 pending, size = [], 0
         self._write(pending, report)
         return report
+
+    def _catalog(self, docs: list[Document]) -> Catalog:
+        """The ids these documents may take: a few lookups for a small write, every claim for a large one."""
+        if len(docs) > SMALL_WRITE:
+            return Catalog(self.store.claims())
+        ids = [i for d in docs for i in (Catalog.candidates(d.id, d.content_hash) if d.derived_id else [d.id])]
+        origins = [d.origin for d in docs if d.origin]
+        return Catalog(self.store.claims_for(ids, origins, [d.source for d in docs]), complete=False)
+
+    def _full_catalog(self, partial: Catalog) -> Catalog:
+        full = Catalog(self.store.claims())
+        for doc_id, claim in partial.claims.items():
+            full.add(doc_id, claim)  # claimed earlier in this write, not stored yet
+        return full
 
     def _write(self, pending: list[tuple[Document, bool, list]], report: IngestReport) -> None:
         vectors = self.embedder([indexed_text(doc.title, c.text) for doc, _, chunks in pending for c in chunks])

@@ -145,6 +145,18 @@ class Store:
         for ids, metas in self._pages(self.documents, include=["metadatas"]):
             yield from zip(ids, metas)
 
+    def claims_for(self, ids: list[str], origins: list[str], sources: list[str]) -> dict[str, Claim]:
+        """The claims of these ids and of the documents from these origins or sources (lookups, not a scan)."""
+        out: dict[str, Claim] = {}
+        pages = [self.documents.get(ids=list(dict.fromkeys(ids)), include=["metadatas"])] if ids else []
+        for key, values in (("origin", origins), ("source", sources)):
+            if values:
+                pages.append(self.documents.get(where={key: {"$in": list(dict.fromkeys(values))}}, include=["metadatas"]))
+        for got in pages:
+            for i, m in zip(got["ids"], got["metadatas"]):
+                out[i] = Claim(str(m.get("content_hash", "")), m.get("origin"), str(m.get("source", "")))
+        return out
+
     def put_document(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> None:
         """Replace a document and its chunks (see `put_documents`)."""
         self.put_documents([(doc, chunks, vectors)])

@@ -104,6 +104,16 @@ class Pipeline:
             self.startup_error = str(exc)
             log.error("startup failed: %s", exc)
 
+    def warm_writes(self) -> None:
+        """Load what writes need (the copy index of the stored articles), so a server's first write doesn't pay for it."""
+        if not self.ready.is_set():
+            return
+        try:
+            with self._write_lock:
+                self._indexer.copies.refresh()
+        except Exception as exc:  # noqa: BLE001 - the first write loads it instead
+            log.warning("copy index not loaded ahead of writes: %s", exc)
+
     @property
     def status(self) -> str:
         if self.ready.is_set():

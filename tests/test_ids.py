@@ -1,0 +1,30 @@
+"""Derived ids on a small write resolve by lookups (a partial catalog) exactly as with every claim."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.documents import Document
+from index.embed import Embedder
+from index.ids import Catalog, Claim
+from index.ingest import Indexer
+from index.store import Store
+
+
+def test_a_partial_catalog_resolves_like_the_full_one_or_asks_for_it() -> None:
+    taken = {i: Claim("other", None, "x.txt") for i in Catalog.candidates("news", "abcdef0123456789")}
+    full, partial = Catalog(taken), Catalog(taken, complete=False)
+    assert partial.resolve("news", "abcdef0123456789", None, "y.txt") is None  # past the numbered forms it was given
+    assert full.resolve("news", "abcdef0123456789", None, "y.txt") == f"news-abcdef0123456789-{2 + Catalog.NUMBERED}"
+    few = {"news": Claim("other", None, "x.txt")}
+    assert Catalog(few, complete=False).resolve("news", "abcdef0123456789", None, "y.txt") == Catalog(few).resolve("news", "abcdef0123456789", None, "y.txt")
+
+
+def test_one_posted_article_never_replaces_another_with_the_same_title(tmp_path: Path) -> None:
+    store = Store(tmp_path / "data", None, Embedder.name, Embedder.dimension)
+    indexer = Indexer(store, Embedder())
+    first = indexer.add([Document("news", "News", "The first article about the harbour.", "pasted", derived_id=True)])
+    second = indexer.add([Document("news", "News", "A different article about the school.", "pasted", derived_id=True)])
+    again = indexer.add([Document("news", "News", "The first article about the harbour.", "pasted", derived_id=True)])
+    assert first.added == ["news"] and second.added[0].startswith("news-") and again.unchanged == ["news"]
+    assert sorted(d.doc_id for d in store.list_documents()) == sorted(["news", second.added[0]])
