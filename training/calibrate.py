@@ -21,7 +21,12 @@ from qa.read import PACKAGED_READER, Reader
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 50) -> tuple[float, float]:
-    """Newton's method for a one-feature logistic regression (slope, intercept)."""
+    """Newton's method for a one-feature logistic regression (slope, intercept).
+
+    Kept by hand on purpose: neither scipy nor scikit-learn is a dependency of the project
+    (they arrive only through sentence-transformers, which answering no longer needs), and
+    an unregularised two-parameter fit is these few lines.
+    """
     w = np.zeros(2)
     X = np.stack([x, np.ones_like(x)], axis=1)
     for _ in range(iters):
