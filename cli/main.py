@@ -135,7 +135,7 @@ def _sync(pipe, stop=None, host_delay_s: float = 1.0, timeout_s: float = 20.0):
 
 @app.command(cls=_Command)
 def ingest(
-    paths: Annotated[list[str], typer.Argument(metavar="PATH_OR_URL...", help="Files (.txt .md .html .pdf .jsonl), folders, feeds (an RSS/Atom URL or .rss/.atom/.xml file) or article URLs.")],
+    paths: Annotated[list[str], typer.Argument(help="Files (.txt .md .html .pdf .jsonl), folders, feeds (an RSS/Atom URL or .rss/.atom/.xml file) or article URLs.")],
     prune: Annotated[bool, typer.Option("--prune", help="Remove indexed documents from files that are no longer in PATHS.")] = False,
 ) -> None:
     """Index articles. Unchanged ones are skipped; changed ones replace their old chunks."""

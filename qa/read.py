@@ -123,6 +123,7 @@ class Reader:
         self.cache_dir = cache_dir
         self.calibration = Calibration()
         self._tokenizer = None
+        self._counter = None
         self._session = None
         self._model = None
         self._lock = threading.Lock()
@@ -161,6 +162,12 @@ class Reader:
             tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
             tokenizer.no_padding()
             tokenizer.enable_truncation(self.max_len, stride=self.stride, strategy="only_second")
+            # The windowing tokenizer truncates only a pair's passage: a text alone (a question
+            # to fit, a passage to count) is measured whole by a copy that never truncates.
+            counter = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+            counter.no_padding()
+            counter.no_truncation()
+            self._counter = counter
             self._tokenizer = tokenizer
 
     def _onnx_path(self) -> Path | None:
@@ -197,10 +204,10 @@ class Reader:
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Word pieces of each text alone, special tokens included (for benchmarks that size passages)."""
         self.warm_up()
-        return [len(e.ids) for e in self._tokenizer.encode_batch(texts)]
+        return [len(e.ids) for e in self._counter.encode_batch(texts)]
 
     def _fit_question(self, question: str) -> str:
-        pieces = self._tokenizer.encode(question, add_special_tokens=False).offsets
+        pieces = self._counter.encode(question, add_special_tokens=False).offsets
         if len(pieces) <= self.max_question_tokens:
             return question
         return question[: pieces[self.max_question_tokens - 1][1]]

@@ -98,3 +98,16 @@ def test_warm_question_imports_neither_torch_nor_transformers(tmp_path: Path) ->
     second = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stderr[-2000:]
     assert json.loads(second.stdout.splitlines()[-1]) == {"answer": "September", "heavy": []}
+
+
+def test_a_question_longer_than_a_window_is_read() -> None:
+    """1,000 one-letter words (the longest question the schema takes) are more word pieces than a
+    window: the question is cut to fit, never refused by the tokenizer (it was, with a 500)."""
+    from qa.read import Reader
+
+    reader = Reader()
+    reader.warm_up()
+    question = ("a " * 500)[:999] + "?"
+    assert reader.count_tokens([question])[0] > reader.max_len
+    reading = reader.read(question, ["The ferry to Lunde leaves at seven.", "pier " * 400])
+    assert len(reading.best_margin) == 2
