@@ -16,6 +16,7 @@ from rich.text import Text
 
 from cli.help import _Command, _Group
 from cli.output import EXIT_BAD_INPUT, ProgressLines, EXIT_NOT_FOUND, EXIT_PARTIAL, EXIT_UNAVAILABLE, count, err, fail, out, print_answer, validation_message
+from cli.sources import period_seconds, split_sources, sync_over
 from qa.schema import AskFilters, AskRequest, AskResponse
 
 
@@ -113,26 +114,6 @@ def _failure_line(source: str, reason: str) -> str:
     return f"{source}: {reason}"
 
 
-def _split_sources(sources: list[str]) -> tuple[list[Path], list[str]]:
-    """Files and folders on one side; feeds (URL or .rss/.atom/.xml file) and article URLs on the other."""
-    from index.feeds import is_feed_file, is_url
-
-    remote = [s for s in sources if is_url(s) or is_feed_file(s)]
-    for s in remote:
-        if not is_url(s) and not Path(s).is_file():
-            fail(f"{s}: no such feed file")
-    return [Path(s) for s in sources if s not in remote], remote
-
-
-def _sync(pipe, stop=None, host_delay_s: float = 1.0, timeout_s: float = 20.0):
-    from index.feeds import STATE_FILE, Sync
-    from index.fetch import Fetcher
-
-    fetcher = Fetcher(stop=stop, host_delay_s=host_delay_s, timeout_s=timeout_s)
-    pipe.open_store()
-    return fetcher, Sync(pipe.add_documents, pipe.store.claims, fetcher, pipe.settings.data_dir / STATE_FILE)
-
-
 @app.command(cls=_Command)
 def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files (.txt .md .html .pdf .jsonl), folders, feeds (an RSS/Atom URL or .rss/.atom/.xml file) or article URLs.")],
@@ -141,7 +122,7 @@ def ingest(
     """Index articles. Unchanged ones are skipped; changed ones replace their old chunks."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-    files, remote = _split_sources(paths)
+    files, remote = split_sources(paths)
     if prune and remote:
         fail("--prune works with files and folders only (feeds and URLs are kept current by `qa watch`)")
     pipe = _pipeline()
@@ -173,7 +154,7 @@ def ingest(
 
             report = pipe.ingest_paths(files, prune=prune, progress=progress)
     if remote:
-        fetcher, sync = _sync(pipe)
+        fetcher, sync = sync_over(pipe)
         with fetcher:
             cycle = sync.run(remote)
         for name in ("added", "updated", "unchanged", "failed"):
@@ -185,15 +166,6 @@ def ingest(
     out.print(report.summary())
     if report.failed:
         raise typer.Exit(EXIT_PARTIAL)
-
-
-def _seconds(text: str) -> float:
-    import re
-
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text.lower())
-    if not m or float(m.group(1)) <= 0:
-        fail(f"--every: {text!r} is not a duration (e.g. 30s, 15m, 1h)")
-    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
 
 
 @app.command(cls=_Command)
@@ -208,10 +180,10 @@ def watch(
     import signal
     import threading
 
-    files, remote = _split_sources(sources)
+    files, remote = split_sources(sources)
     if files:
         fail(f"{files[0]}: not a feed or URL (watch takes feed URLs, .rss/.atom/.xml files and article URLs; use `qa ingest` for files)")
-    interval = _seconds(every)
+    interval = period_seconds(every)
     pipe = _pipeline()
     logging.getLogger("index.feeds").setLevel(logging.ERROR)  # failures are in the summary line
     stop = threading.Event()
@@ -224,7 +196,7 @@ def watch(
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    fetcher, sync = _sync(pipe, stop, host_delay, timeout)
+    fetcher, sync = sync_over(pipe, stop, host_delay, timeout)
     with fetcher:
         while True:
             report = sync.run(remote)

@@ -11,7 +11,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from index import dates
 from index.documents import Document, normalize_newlines
-from index.fetch import Fetched, FetchError, FetchState, Fetcher, Stopped
+from index.fetch import Fetched, FetchError, Fetcher, Stopped
+from index.fetch_state import FetchState
 from index.ids import Claim, derive
 from index.ingest import IngestReport
 from index.load import LoadError, LoadFailure, from_bytes

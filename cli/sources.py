@@ -1,0 +1,35 @@
+"""Feeds and article URLs as sources of `qa ingest` and `qa watch`: told from files, synced, on a period."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from cli.output import fail
+
+
+def split_sources(sources: list[str]) -> tuple[list[Path], list[str]]:
+    """Files and folders on one side; feeds (URL or .rss/.atom/.xml file) and article URLs on the other."""
+    from index.feeds import is_feed_file, is_url
+
+    remote = [s for s in sources if is_url(s) or is_feed_file(s)]
+    for s in remote:
+        if not is_url(s) and not Path(s).is_file():
+            fail(f"{s}: no such feed file")
+    return [Path(s) for s in sources if s not in remote], remote
+
+
+def sync_over(pipe, stop=None, host_delay_s: float = 1.0, timeout_s: float = 20.0):
+    from index.feeds import STATE_FILE, Sync
+    from index.fetch import Fetcher
+
+    fetcher = Fetcher(stop=stop, host_delay_s=host_delay_s, timeout_s=timeout_s)
+    pipe.open_store()
+    return fetcher, Sync(pipe.add_documents, pipe.store.claims, fetcher, pipe.settings.data_dir / STATE_FILE)
+
+
+def period_seconds(text: str) -> float:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text.lower())
+    if not m or float(m.group(1)) <= 0:
+        fail(f"--every: {text!r} is not a duration (e.g. 30s, 15m, 1h)")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
