@@ -114,7 +114,7 @@ def run(work: Path, reader_path: Path | None, questions: int | None = None) -> S
         "",
         f"- End to end, answer forced: EM {r['em']:.1f}, F1 {r['f1']:.1f}; an answering article cited for {r['cited_gold']:.0f}% of questions.",
         f"- With abstention: {r['abstained_wrong']:.0f} of the {wrong} wrong answers become \"not found\", and {r['abstained_right']:.0f} of the {r['bin_right']} right ones do.",
-        f"- Recall of an answering article: " + ", ".join(f"@{k} {r[f'r{k}']:.2f}" for k in KS) + f"; among the {pipe.settings.top_k} passages read: {r['gold_read']:.2f}.",
+        "- Recall of an answering article: " + ", ".join(f"@{k} {r[f'r{k}']:.2f}" for k in KS) + f"; among the {pipe.settings.top_k} passages read: {r['gold_read']:.2f}.",
         "",
         "| outcome (forced answer) | questions | share |",
         "|---|---|---|",

@@ -101,8 +101,10 @@ class Indexer:
         if len(docs) > SMALL_WRITE:
             return Catalog(self.store.claims())
         ids = [i for d in docs for i in (Catalog.candidates(d.id, d.content_hash) if d.derived_id else [d.id])]
-        origins = [d.origin for d in docs if d.origin]
-        return Catalog(self.store.claims_for(ids, origins, [d.source for d in docs]), complete=False)
+        # The origin (and, for documents stored before origins were kept, the file name) only
+        # matters for a document that has one: a pasted article's "pasted" must not fetch them all.
+        with_origin = [d for d in docs if d.origin]
+        return Catalog(self.store.claims_for(ids, [d.origin for d in with_origin], [d.source for d in with_origin]), complete=False)
 
     def _full_catalog(self, partial: Catalog) -> Catalog:
         full = Catalog(self.store.claims())
@@ -111,14 +113,14 @@ class Indexer:
         return full
 
     def _write(self, pending: list[tuple[Document, bool, list]], report: IngestReport) -> None:
+        if not pending:
+            return
         vectors = self.embedder([indexed_text(doc.title, c.text) for doc, _, chunks in pending for c in chunks])
         items, at = [], 0
         for doc, _, chunks in pending:
             items.append((doc, chunks, vectors[at : at + len(chunks)]))
             at += len(chunks)
         # Each article's copy group, judged against every stored article and those before it here.
-        if not pending:
-            return
         extra = {}
         for doc, _, _ in pending:
             group, sig = self.copies.assign(doc.id, doc.text)

@@ -134,11 +134,7 @@ class Store:
     # -- documents ---------------------------------------------------------------------
     def claims(self) -> dict[str, Claim]:
         """Every stored id with its content hash and origin, to resolve derived ids."""
-        out: dict[str, Claim] = {}
-        for ids, metas in self._pages(self.documents, include=["metadatas"]):
-            for i, m in zip(ids, metas):
-                out[i] = Claim(str(m.get("content_hash", "")), m.get("origin"), str(m.get("source", "")))
-        return out
+        return {i: _claim(m) for i, m in self.copy_records()}
 
     def copy_records(self) -> Iterator[tuple[str, dict]]:
         """Every stored id with its metadata (copy group, MinHash signature, content hash): what `index.copies` rebuilds from."""
@@ -153,8 +149,7 @@ class Store:
             if values:
                 pages.append(self.documents.get(where={key: {"$in": list(dict.fromkeys(values))}}, include=["metadatas"]))
         for got in pages:
-            for i, m in zip(got["ids"], got["metadatas"]):
-                out[i] = Claim(str(m.get("content_hash", "")), m.get("origin"), str(m.get("source", "")))
+            out.update((i, _claim(m)) for i, m in zip(got["ids"], got["metadatas"]))
         return out
 
     def put_document(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> None:
@@ -278,6 +273,10 @@ class Store:
             else:
                 yield got["ids"], got["documents"], got["metadatas"]
             offset += len(got["ids"])
+
+
+def _claim(meta: dict) -> Claim:
+    return Claim(str(meta.get("content_hash", "")), meta.get("origin"), str(meta.get("source", "")))
 
 
 def _chunk_meta(doc: Document, chunk: Chunk) -> dict:

@@ -153,7 +153,7 @@ def _write_set(folder: Path, name: str, paragraphs: list[int]) -> int:
 
 
 def _tiny_data(tmp_path: Path) -> tuple[Path, Path]:
-    """The layout of ../shared/train-data (one folder per set) and a three-question eval set."""
+    """Training data laid out as `--train-data` expects (one folder per set), and a three-question eval set."""
     train = tmp_path / "train-data"
     n = sum(_write_set(train, name, ps) for name, ps in SETS.items())
     assert 20 <= n <= 30
