@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from index import dates
 from index.ids import MAX_ID_CHARS, InvalidId, check_given
 from index.store import StoredDocument
 
@@ -42,7 +43,26 @@ def _given_id(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
+def _article_date(value: str) -> str:
+    """A filter's date form, or a full ISO 8601 date and time (as feeds and pages give it), kept normalised."""
+    if "T" not in value:
+        return _real_date(value)
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not a real date and time: {value[:40]!r}") from None
+    return dates.normalize(when) or when.date().isoformat()
+
+
 PublishedDate = Annotated[str, Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$", description="YYYY[-MM[-DD]]"), AfterValidator(_real_date)]
+ArticleDate = Annotated[
+    str,
+    Field(
+        pattern=r"^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$",
+        description="YYYY[-MM[-DD]], or an ISO 8601 date and time such as 2023-06-01T09:30:00+00:00",
+    ),
+    AfterValidator(_article_date),
+]
 GivenId = Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS), AfterValidator(_given_id)]
 
 
@@ -155,7 +175,7 @@ class DocumentIn(BaseModel):
         "and never the id of a different document (a clash gets a short content-hash suffix; the response names the id).",
     )
     source: str | None = Field(None, max_length=1000)
-    published: PublishedDate | None = None
+    published: ArticleDate | None = None
 
     @field_validator("text", "title")
     @classmethod

@@ -388,3 +388,42 @@ def restore(site, victim: str) -> None:
     if httpx.get(f"{site.url}/documents/{victim}", timeout=60).status_code == 404:
         sample = ROOT / "qa" / "sample_corpus" / f"{victim}.txt"
         httpx.post(site.url + "/documents/upload", files={"file": (sample.name, sample.read_bytes(), "text/plain")}, timeout=120)
+
+
+def test_dates_copies_and_the_timeline(page, site, artifacts) -> None:
+    """Dates on citations, a reprint folded under its story, and a latest-state answer on a timeline."""
+    from tests.test_as_of import ARTICLES as OVER_TIME, LATEST
+    from tests.test_copies import ARTICLES as COPIES, QUESTION
+
+    added = [*OVER_TIME, *COPIES]
+    for d in added:
+        body = {"doc_id": d.id, "title": d.title, "text": d.text, "source": d.source, "published": d.published}
+        assert httpx.post(site.url + "/documents", json=body, timeout=120).status_code == 200
+    try:
+        page.reload()
+        turn = ask(page, LATEST)
+        assert turn.locator(".answer").inner_text() == "Bob Jones"
+        assert "2023-06-01" in turn.locator(".citation .meta").first.inner_text()
+        points = turn.locator(".timeline > li")
+        # Oldest first, the undated answer left off the axis, the current one last and marked.
+        assert points.count() == 2
+        assert points.nth(0).locator("time").get_attribute("datetime") == "2022-01-10"
+        assert "Alice Smith" in points.nth(0).inner_text()
+        assert points.nth(1).get_attribute("aria-current") == "true" and "Bob Jones" in points.nth(1).inner_text()
+        assert "Carol White" in turn.locator(".alternatives").inner_text()  # still listed, with its citation
+        page.screenshot(path=str(artifacts / "timeline.png"), full_page=True)
+
+        turn = ask(page, QUESTION)
+        assert "Paul Kine" in turn.locator(".answer").inner_text()
+        assert "found in 1 source (and 1 copy)" in turn.locator(".confidence").inner_text()
+        copy = turn.locator(".copies .copy")
+        # Whichever of the two is cited first, the other is its copy, each shown with its date.
+        first = turn.locator(".citation").first
+        assert copy.count() == 1 and {first.get_attribute("data-doc-id"), copy.get_attribute("data-doc-id")} == {"zorbulon-opens", "wire-reprint"}
+        shown = first.inner_text() + copy.inner_text()
+        assert "2024-05-04" in shown and "2024-05-05" in shown and "river-post" in shown
+        assert turn.locator(".timeline").count() == 0  # not a question about the latest state
+        assert page.problems == []
+    finally:
+        for d in added:
+            httpx.delete(f"{site.url}/documents/{d.id}", timeout=60)

@@ -59,8 +59,13 @@ function excerpt(c) {
   return frag;
 }
 
+// A stored date as people read it: "2023-06-01 09:30 +00:00" rather than ISO's "T" and seconds.
+function shownDate(d) {
+  return d ? d.replace("T", " ").replace(/(\d{2}:\d{2}):00(?=$|[Z+-])/, "$1").replace(/(\d{2}:\d{2}(?::\d{2})?)([Z+-])/, "$1 $2") : d;
+}
+
 function citationNode(c, i) {
-  const date = c.published ? ` · ${c.published}` : "";
+  const date = c.published ? ` · ${shownDate(c.published)}` : "";
   const open = el("button", { class: "link", type: "button", "aria-label": `Open the article “${c.title}” at the answer` }, "Open the article at this spot");
   open.addEventListener("click", () => openArticle(c.doc_id, c.answer_start, c.answer_end, open));
   const passage = el("p", { class: "passage" });
@@ -96,9 +101,32 @@ function copiesNode(copies) {
   for (const c of copies) {
     const open = el("button", { class: "link", type: "button", "aria-label": `Open the copy “${c.title}” at the answer` }, `${c.title}`);
     open.addEventListener("click", () => openArticle(c.doc_id, c.answer_start, c.answer_end, open));
-    items.append(el("li", { class: "copy", "data-doc-id": c.doc_id }, "copy: ", open, c.published ? ` · ${c.published}` : "", ` · ${c.source}`));
+    items.append(el("li", { class: "copy", "data-doc-id": c.doc_id }, "copy: ", open, c.published ? ` · ${shownDate(c.published)}` : "", ` · ${c.source}`));
   }
   return items;
+}
+
+// The newest date among an answer's citations (YYYY-MM-DD), or null when none is dated.
+function answerDate(a) {
+  const dates = a.citations.map((c) => c.published).filter(Boolean).map((d) => d.slice(0, 10)).sort();
+  return dates.length ? dates[dates.length - 1] : null;
+}
+
+// For a question about the latest state: the dated answers, oldest to newest, the current one
+// last and marked. Undated earlier answers stay in the list below, not on a time axis.
+function timeline(data) {
+  const points = data.alternatives.map((a) => ({ answer: a.answer, date: answerDate(a), current: false }))
+    .filter((p) => p.date)
+    .concat([{ answer: data.answer, date: answerDate(data), current: true }])
+    .sort((a, b) => (a.current - b.current) || (a.date || "").localeCompare(b.date || ""));
+  const list = el("ol", { class: "timeline", "aria-label": "Answers over time, oldest first" });
+  for (const p of points) {
+    const attrs = { class: p.current ? "point current" : "point" };
+    if (p.current) attrs["aria-current"] = "true";
+    const when = p.date ? el("time", { datetime: p.date }, p.date) : el("span", { class: "undated" }, "undated");
+    list.append(el("li", attrs, when, el("span", { class: "said" }, p.answer), p.current ? el("span", { class: "now" }, "most recent") : ""));
+  }
+  return list;
 }
 
 function renderAnswer(turn, data) {
@@ -118,6 +146,7 @@ function renderAnswer(turn, data) {
     if (copies.length) list.lastChild.append(copiesNode(copies));
   });
   turn.append(list);
+  if (data.most_recent) turn.append(timeline(data));
   if (data.alternatives && data.alternatives.length) {
     // For a question about the latest state the server put the newest answer first: the
     // others are what earlier articles said, each with its date.
@@ -180,7 +209,7 @@ async function openArticle(docId, start, end, opener) {
   }
   const doc = await res.json();
   $("viewer-title").textContent = doc.title;
-  $("viewer-meta").textContent = [doc.source, doc.published].filter(Boolean).join(" · ");
+  $("viewer-meta").textContent = [doc.source, shownDate(doc.published)].filter(Boolean).join(" · ");
   const text = $("viewer-text");
   text.replaceChildren(highlighted(doc.text, start, end));
   showViewer();
@@ -254,7 +283,7 @@ async function loadDocuments() {
       const del = el("button", { class: "danger", type: "button", "aria-label": `Delete “${d.title}”` }, "Delete");
       del.addEventListener("click", () => deleteDocument(d.doc_id, d.title));
       list.append(el("li", { "data-doc-id": d.doc_id },
-        el("div", {}, el("div", { class: "title" }, d.title), el("div", { class: "meta" }, [d.published, d.source].filter(Boolean).join(" · "))),
+        el("div", {}, el("div", { class: "title" }, d.title), el("div", { class: "meta" }, [shownDate(d.published), d.source].filter(Boolean).join(" · "))),
         del));
     }
   } catch (err) {
