@@ -25,13 +25,24 @@ _DATE = (
     rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}})"
 )
-# "Published: March 5, 2024", "Posted on 2024-03-05 | Updated ...", "Date: 5 March 2024"
-_LABELLED = re.compile(rf"^(?:first\s+)?(?:published|posted|date|dated)(?:\s+on)?\s*[:\-–—]?\s*{_WEEKDAY}{_DATE}", re.I)
+# "Published: March 5, 2024", "Posted on 2024-03-05 | Updated ...", "Date: 5 March 2024",
+# and CNN's "Published 8:34 AM EDT, Wed August 30, 2023" (a time of day before the date)
+_CLOCK = r"(?:\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?\s*(?:[A-Z]{2,5}\b)?,?\s+)?"
+_LABELLED = re.compile(rf"^(?:first\s+)?(?:published|posted|date|dated)(?:\s+on)?\s*[:\-–—]?\s*{_CLOCK}{_WEEKDAY}{_DATE}", re.I)
+_UPDATED_FIRST = re.compile(r"^(?:last\s+)?updated\b.*?(?=\b(?:published|posted)\b)", re.I)
 # "WASHINGTON, March 5, 2024 — ...", "LONDON (Reuters), 5 March 2024 - ..."
 _DATELINE = re.compile(rf"^[A-Z][\w.'’/ -]{{0,40}}(?:\s*\([^)]{{1,30}}\))?,\s+{_WEEKDAY}{_DATE}\s*(?:[-–—:(]|$)")
 # A line that is only a date, perhaps with a weekday and a time: "Tuesday, March 5, 2024 10:30 GMT"
 _ALONE = re.compile(rf"^{_WEEKDAY}{_DATE}(?:\s*[,|·-]?\s*(?:at\s+)?\d{{1,2}}[:.]\d{{2}}[\sa-z.]{{0,12}})?$", re.I)
 
+BYLINE_ELEMENTS = 20  # date-like elements read, at most: a byline is near the top
+PARAGRAPH_CHARS = 80
+_NOT_THE_ARTICLE = " | ".join([
+    "//aside", "//nav", "//footer", "//*[@role='complementary' or @role='navigation' or @role='contentinfo']",
+    *(f"//*[contains(@class, '{w}') or contains(@id, '{w}')]" for w in ("comment", "related", "sidebar", "recirc")),
+])
+_TEXT_TAGS = frozenset({"p", "div", "span", "section", "article", "td", "li", "blockquote"})
+_BYLINE_HINT = re.compile(r"date|time|byline|publish|posted", re.I)
 HEADER_LINES = 6  # a dateline sits at the top of an article; deeper dates are about events
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<yaml>.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 FRONT_MATTER_KEYS = ("published", "date", "pubDate", "publish_date")
@@ -72,14 +83,49 @@ def normalize(value: Any) -> str | None:
 def from_text(text: str) -> str | None:
     """The date of a plain-text article: a "Published: ..." line, a dateline or a date alone on a line, near the top."""
     lines = [line.strip() for line in text.splitlines() if line.strip()][:HEADER_LINES]
-    for line in lines:
-        line = line.lstrip("#*_> ").strip()[:200]
-        for pattern in (_LABELLED, _DATELINE, _ALONE):
-            m = pattern.match(line)
-            if m:
-                found = normalize(m.group("date"))
-                if found:
-                    return found
+    return next(filter(None, (_from_line(line, (_LABELLED, _DATELINE, _ALONE)) for line in lines)), None)
+
+
+def _from_line(line: str, patterns: tuple[re.Pattern, ...]) -> str | None:
+    line = line.lstrip("#*_> ").strip()[:200]
+    # "Updated 9:00 AM EDT, Thu August 31, 2023 Published 8:34 AM ...": the article's date is the published one
+    line = _UPDATED_FIRST.sub("", line)
+    for pattern in patterns:
+        m = pattern.match(line)
+        if m and (found := normalize(m.group("date"))):
+            return found
+    return None
+
+
+def from_byline(html: str, body: str) -> str | None:
+    """A "Published ..." or date-only byline in a page element named for it (class, id or itemprop).
+
+    Text extraction drops such elements as boilerplate, and a page may have no date metadata.
+    Only elements before the article's first paragraph (`body` is the extracted text) count:
+    dates after it belong to related stories or comments. Only the strict forms count: a
+    labelled date or a date alone, never a date in prose.
+    """
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    try:
+        tree = lxml_html.fromstring(html)
+    except (ValueError, etree.ParserError):
+        return None
+    # The first paragraph-length line: a headline (also in <title>) is shorter as a rule.
+    opening = next((" ".join(line.split())[:40] for line in body.splitlines() if len(line.strip()) >= PARAGRAPH_CHARS), None)
+    seen = 0
+    root = tree.find("body") if tree.find("body") is not None else tree
+    for node in root.iter():
+        if opening and node.tag in _TEXT_TAGS and opening in " ".join((node.text or "").split()):
+            return None  # the article has begun: no byline above it
+        hint = " ".join(filter(None, (node.get("class"), node.get("id"), node.get("itemprop")))) if isinstance(node.tag, str) else ""
+        if not _BYLINE_HINT.search(hint):
+            continue
+        found = _from_line(" ".join(node.text_content().split()), (_LABELLED, _ALONE))
+        seen += 1
+        if found or seen >= BYLINE_ELEMENTS:
+            return found
     return None
 
 
@@ -111,12 +157,22 @@ def from_html(html: str) -> str | None:
     """The page's own publication date from its metadata (meta tags, JSON-LD, ...), by htmldate.
 
     No extensive search: that falls back to guesses such as a copyright year, which would
-    date an undated article wrongly; the caller reads a dateline in the text instead.
+    date an undated article wrongly; the caller reads a dateline in the text instead. Even
+    without it htmldate reads date-like elements anywhere in the page, so the parts that
+    never carry the article's own date (related stories, navigation, footer) go first.
     """
     import htmldate
+    from lxml import etree
+    from lxml import html as lxml_html
 
     try:
-        found = htmldate.find_date(html, extensive_search=False, original_date=True, outputformat="%Y-%m-%dT%H:%M:%S%z")
+        tree = lxml_html.fromstring(html)
+    except (ValueError, etree.ParserError):
+        return None
+    for node in tree.xpath(_NOT_THE_ARTICLE):
+        node.drop_tree()
+    try:
+        found = htmldate.find_date(tree, extensive_search=False, original_date=True, outputformat="%Y-%m-%dT%H:%M:%S%z")
     except Exception as exc:  # noqa: BLE001 - a date is optional: never fail a document over it
         log.debug("htmldate failed: %s", exc)
         return None

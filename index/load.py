@@ -87,8 +87,9 @@ def from_html(doc_id: str, data: bytes, source: str, *, title: str | None = None
         raise LoadError(f"{source}: no readable text in the HTML")
     page_title = (getattr(extracted, "title", None) or "").strip()
     # htmldate itself (trafilatura's date module) keeps a time when the page gives one;
-    # a page whose metadata has no date may still open with a dateline.
-    published = dates.from_html(html) or dates.from_text(body)
+    # a page whose metadata has no date may still open with a dateline, or carry a byline
+    # element that text extraction left out.
+    published = dates.from_html(html) or dates.from_text(body) or dates.from_byline(html, body)
     return Document(
         id=doc_id,
         title=title or page_title or _title_and_text(body)[0],

@@ -71,6 +71,21 @@ def test_html_dateline_in_the_text() -> None:
     assert doc.published == "2022-01-12"
 
 
+def test_html_byline_element_that_extraction_drops() -> None:
+    """CNN's timestamp element: not metadata, and left out of the extracted text with the rest of the chrome."""
+    byline = "<div class='timestamp'>Updated 9:02 AM EDT, Thu August 31, 2023 Published 8:34 AM EDT, Wed August 30, 2023</div>"
+    assert _one("a.html", _html(body=byline + BODY * 6)).published == "2023-08-30"
+
+
+def test_html_dates_of_related_stories_are_not_the_articles() -> None:
+    """Dated links beside or after the article (an aside, a footer, a byline-like element below the text) date nothing."""
+    related = "<aside class='related'><ul><li>Storm season ends <span class='date'>Published March 1, 2022</span></li></ul></aside>"
+    below = "<div class='comment-date'>Posted March 2, 2022</div>"
+    assert _one("a.html", _html(body=BODY * 6 + below + related)).published is None
+    footer = "<footer><time class='date' datetime='2022-03-01'>March 1, 2022</time></footer>"
+    assert _one("a.html", _html(body=BODY * 6).replace(b"</body>", footer.encode() + b"</body>")).published is None
+
+
 # -- JSONL -----------------------------------------------------------------------------------
 def test_jsonl_published_and_date_fields() -> None:
     lines = [
@@ -95,6 +110,10 @@ def test_jsonl_published_and_date_fields() -> None:
         ("Harbour reopens\n\nMarch 5, 2024\n\nThe harbour reopened.", "2024-03-05"),
         ("Harbour reopens\n\nThe harbour reopened on Friday, as planned in March 5, 2024 plans.", None),  # a date in prose
         ("Harbour reopens\n\nMoscow/Islamabad: The talks ended.", None),
+        # CNN's byline: the time of day first, and the update before the publication
+        ("Harbour reopens\n\nPublished 8:34 AM EDT, Wed August 30, 2023\n\nThe harbour reopened.", "2023-08-30"),
+        ("Harbour reopens\n\nUpdated 9:02 AM EDT, Thu August 31, 2023 Published 8:34 AM EDT, Wed August 30, 2023\n\nIt reopened.", "2023-08-30"),
+        ("Harbour reopens\n\nUpdated 9:02 AM EDT, Thu August 31, 2023\n\nIt reopened.", None),  # an update is not the publication
     ],
 )
 def test_text_dateline(text: str, iso: str | None) -> None:
