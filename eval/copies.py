@@ -144,6 +144,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=200)
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--out", default="copies.md", help="file name under eval/results (a held-out seed writes beside the tuning run)")
     args = parser.parse_args()
     started = time.perf_counter()
     docs = read_jsonl(EVAL_DATA / "realtimeqa-2023-dev" / "documents.jsonl")
@@ -179,7 +180,7 @@ def main() -> None:
     lines = [
         "# Copy groups: syndicated copies found at ingest",
         "",
-        f"`python -m eval.copies --sample {args.sample} --seed {args.seed}` ({elapsed:.0f} s). `index/copies.py`: MinHash LSH "
+        f"`python -m eval.copies --sample {args.sample} --seed {args.seed} --out {args.out}` ({elapsed:.0f} s). `index/copies.py`: MinHash LSH "
         f"over {copies.SHINGLE}-word shingles of the normalised text, {copies.PERMUTATIONS} permutations, a pair is one story "
         f"when its estimated Jaccard is at least the threshold (LSH candidates, then the estimate checked).",
         "",
@@ -213,7 +214,7 @@ def main() -> None:
         for a, b in chosen["missed"][:20]:
             lines.append(f"- {jaccard(texts[a]['text'], texts[b]['text']):.2f}: {a} / {b}")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "copies.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (RESULTS / args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
 

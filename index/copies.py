@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
-import threading
+import sqlite3
+from pathlib import Path
 
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+from index.store import Store
+from index.synced import SyncedIndex
 
 SHINGLE = 5  # words
 PERMUTATIONS = 128
@@ -53,81 +58,134 @@ def decode(s: str) -> LeanMinHash | None:
     return LeanMinHash(seed=SEED, hashvalues=values, scheme=SCHEME)
 
 
-class CopyIndex:
-    """Which stored article a new one copies, across restarts and processes.
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sigs(id INTEGER PRIMARY KEY, doc_id TEXT UNIQUE NOT NULL, grp TEXT NOT NULL, sig BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS bands(key INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY(key, id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS bands_id ON bands(id);
+"""
 
-    The LSH index lives in memory; it is rebuilt from the signatures kept in the documents'
-    store metadata (`minhash`, `copy_group`) whenever the store has changed since this
-    process last looked (its generation), so writes of other processes and deletions are
-    seen. Articles stored before copies were detected have no signature: theirs is
-    computed once from the stored text (and cached by content hash).
+
+def band_keys(values: np.ndarray, ranges: list[tuple[int, int]]) -> list[int]:
+    """One 64-bit key per LSH band: two articles are candidates when any band's key is the same."""
+    return [
+        int.from_bytes(hashlib.blake2b(bytes([b]) + values[lo:hi].astype("<u4").tobytes(), digest_size=8).digest(), "little", signed=True)
+        for b, (lo, hi) in enumerate(ranges)
+    ]
+
+
+class CopyIndex(SyncedIndex):
+    """Which stored article a new one copies, across restarts and processes, in SQLite.
+
+    Each article's signature, group and LSH band keys live in a file beside the keyword index,
+    kept current from the store's change feed (see `SyncedIndex`): memory does not grow with
+    the archive, and a write costs time in proportion to the write. Articles stored before
+    copies were detected have no signature in the store: theirs is computed once, from the
+    stored text, when the file is built. Articles assigned in this process but not yet in the
+    store (the batch being written) are held in memory until the next refresh.
     """
 
-    def __init__(self, store, threshold: float = THRESHOLD):
-        self.store = store  # None: nothing stored, only what `assign` is given (measuring the grouping alone)
-        self.threshold = threshold
-        self._lock = threading.Lock()
-        self._generation: str | None = None
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=PERMUTATIONS)
-        self._sigs: dict[str, LeanMinHash] = {}
-        self._groups: dict[str, str] = {}
-        self._legacy: dict[tuple[str, str], LeanMinHash] = {}  # (doc id, content hash) -> computed signature
+    KIND = "copies"
+    SCHEMA = _SCHEMA
 
-    def refresh(self) -> None:
-        if self.store is None:
-            return
-        generation = self.store.generation()
-        if generation == self._generation:
-            return
-        sigs: dict[str, LeanMinHash] = {}
-        groups: dict[str, str] = {}
-        missing: list[tuple[str, str]] = []
-        for doc_id, meta in self.store.copy_records():
+    def __init__(self, store: Store | None, folder: Path | None = None, threshold: float = THRESHOLD):
+        # No store: nothing stored, only what `assign` is given (measuring the grouping alone), in memory.
+        super().__init__(store if store is not None else _NoStore(), folder or Path("."))
+        if store is None:
+            self.path = Path(":memory:")
+        self.threshold = threshold
+        self._ranges = MinHashLSH(threshold=threshold, num_perm=PERMUTATIONS).hashranges
+        self._pending: dict[str, tuple[str, np.ndarray]] = {}  # doc id -> (group, signature values)
+        self._pending_keys: dict[int, set[str]] = {}  # band key -> doc ids in _pending
+
+    # -- SyncedIndex ---------------------------------------------------------------------
+    def _clear(self, db: sqlite3.Connection) -> None:
+        db.execute("DELETE FROM bands")
+        db.execute("DELETE FROM sigs")
+
+    def _load_all(self, db: sqlite3.Connection) -> None:
+        batch: list[tuple[str, dict]] = []
+        for item in self.store.copy_records():
+            batch.append(item)
+            if len(batch) >= 500:
+                self._insert(db, batch)
+                batch = []
+        self._insert(db, batch)
+
+    def _replace(self, db: sqlite3.Connection, doc_ids: list[str]) -> None:
+        for b in range(0, len(doc_ids), 500):
+            part = doc_ids[b : b + 500]
+            marks = ",".join("?" * len(part))
+            db.execute(f"DELETE FROM bands WHERE id IN (SELECT id FROM sigs WHERE doc_id IN ({marks}))", part)
+            db.execute(f"DELETE FROM sigs WHERE doc_id IN ({marks})", part)
+            self._insert(db, list(self.store.copy_records(part)))
+
+    def _insert(self, db: sqlite3.Connection, records: list[tuple[str, dict]]) -> None:
+        rows: list[tuple[str, str, np.ndarray]] = []
+        legacy: list[str] = []
+        for doc_id, meta in records:
             m = decode(str(meta.get("minhash") or ""))
-            groups[doc_id] = str(meta.get("copy_group") or doc_id)
-            if m is not None:
-                sigs[doc_id] = m
+            if m is None:
+                legacy.append(doc_id)
             else:
-                key = (doc_id, str(meta.get("content_hash", "")))
-                if key in self._legacy:
-                    sigs[doc_id] = self._legacy[key]
-                else:
-                    missing.append(key)
-        for b in range(0, len(missing), 200):
-            part = missing[b : b + 200]
-            docs = self.store.get_documents([i for i, _ in part])
-            for key in part:
-                if key[0] in docs:
-                    sigs[key[0]] = self._legacy[key] = signature(docs[key[0]].text)
-        lsh = MinHashLSH(threshold=self.threshold, num_perm=PERMUTATIONS)
-        with lsh.insertion_session() as session:
-            for doc_id, m in sigs.items():
-                session.insert(doc_id, m)
-        self._lsh, self._sigs, self._groups, self._generation = lsh, sigs, groups, generation
+                rows.append((doc_id, str(meta.get("copy_group") or doc_id), m.hashvalues))
+        if legacy:
+            groups = dict(records)
+            for doc_id, doc in self.store.get_documents(legacy).items():
+                rows.append((doc_id, str(groups[doc_id].get("copy_group") or doc_id), signature(doc.text).hashvalues))
+        for doc_id, group, values in rows:
+            row = db.execute("INSERT INTO sigs(doc_id, grp, sig) VALUES (?, ?, ?) RETURNING id", (doc_id, group, values.astype("<u4").tobytes())).fetchone()
+            db.executemany("INSERT OR IGNORE INTO bands(key, id) VALUES (?, ?)", [(k, row[0]) for k in band_keys(values, self._ranges)])
+
+    def __len__(self) -> int:
+        return self._connect().execute("SELECT COUNT(*) FROM sigs").fetchone()[0]
+
+    # -- writing -------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Apply the store's changes; what this process assigned is in the store now (or its write failed)."""
+        with self._lock:
+            self._pending.clear()
+            self._pending_keys.clear()
+            super().refresh()
 
     def assign(self, doc_id: str, text: str) -> tuple[str, str]:
         """(copy group, encoded signature) for an article about to be written; it joins the index at once.
 
         The group is that of the most similar stored article at or above the threshold, or
         the article's own id when it copies none (the first article of a group names it).
+        An article already stored is judged afresh, against the others.
         """
+        m = signature(text)
+        values, keys = m.hashvalues, band_keys(m.hashvalues, self._ranges)
         with self._lock:
-            m = signature(text)
-            if doc_id in self._sigs:  # a changed article: judged afresh
-                self._lsh.remove(doc_id)
-                del self._sigs[doc_id]
+            candidates: dict[str, tuple[str, np.ndarray]] = {}
+            marks = ",".join("?" * len(keys))
+            for other, group, sig in self._connect().execute(
+                f"SELECT s.doc_id, s.grp, s.sig FROM sigs s WHERE s.id IN (SELECT id FROM bands WHERE key IN ({marks}))", keys
+            ):
+                candidates[other] = (group, np.frombuffer(sig, dtype="<u4"))
+            for other in set().union(*(self._pending_keys.get(k, ()) for k in keys)):
+                candidates[other] = self._pending[other]
+            candidates.pop(doc_id, None)
             best, best_j = None, self.threshold
-            for other in self._lsh.query(m):
-                j = m.jaccard(self._sigs[other])
+            for other, (group, sig) in candidates.items():
+                j = float(np.count_nonzero(sig == values)) / PERMUTATIONS  # MinHash's Jaccard estimate
                 if j >= best_j:
-                    best, best_j = other, j
-            group = self._groups.get(best, best) if best is not None else doc_id
-            self._lsh.insert(doc_id, m)
-            self._sigs[doc_id] = m
-            self._groups[doc_id] = group
+                    best, best_j = group, j
+            group = best if best is not None else doc_id
+            self._pending[doc_id] = (group, values)
+            for k in keys:
+                self._pending_keys.setdefault(k, set()).add(doc_id)
             return group, encode(m)
 
     def written(self) -> None:
-        """After this process's own write: its new generation needs no rebuild (it is in memory already)."""
-        with self._lock:
-            self._generation = self.store.generation() if self.store is not None else None
+        """After this process's own write: apply it (the batch just written, read back from the store)."""
+        self.refresh()
+
+
+class _NoStore:
+    """Stands for the store when the grouping is measured alone: nothing stored, nothing changes."""
+
+    identity = "none"
+
+    def generation(self) -> str:
+        return "none"

@@ -45,13 +45,13 @@ SMALL_WRITE = 20  # documents; up to this many, the ids they may take are looked
 class Indexer:
     """Writes documents into the store: chunk, embed (in batches across documents), replace per document."""
 
-    def __init__(self, store: Store, embedder: Embedder, max_chunk_tokens: int = 200, embed_batch_chunks: int = 128):
+    def __init__(self, store: Store, embedder: Embedder, folder: Path, max_chunk_tokens: int = 200, embed_batch_chunks: int = 128):
         self.store = store
         self.embed_batch_chunks = embed_batch_chunks
         self.embedder = embedder
         self.max_chunk_tokens = max_chunk_tokens
         self._chunker: Chunker | None = None
-        self.copies = CopyIndex(store)
+        self.copies = CopyIndex(store, folder)  # derived, beside the keyword index
 
     @property
     def chunker(self) -> Chunker:

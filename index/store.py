@@ -136,10 +136,14 @@ class Store:
         """Every stored id with its content hash and origin, to resolve derived ids."""
         return {i: _claim(m) for i, m in self.copy_records()}
 
-    def copy_records(self) -> Iterator[tuple[str, dict]]:
-        """Every stored id with its metadata (copy group, MinHash signature, content hash): what `index.copies` rebuilds from."""
-        for ids, metas in self._pages(self.documents, include=["metadatas"]):
-            yield from zip(ids, metas)
+    def copy_records(self, ids: list[str] | None = None) -> Iterator[tuple[str, dict]]:
+        """Stored ids (every one, or these) with their metadata (copy group, MinHash signature, content hash): what `index.copies` builds from."""
+        if ids is not None:
+            got = self.documents.get(ids=list(dict.fromkeys(ids)), include=["metadatas"]) if ids else {"ids": [], "metadatas": []}
+            yield from zip(got["ids"], got["metadatas"])
+            return
+        for page_ids, metas in self._pages(self.documents, include=["metadatas"]):
+            yield from zip(page_ids, metas)
 
     def claims_for(self, ids: list[str], origins: list[str], sources: list[str]) -> dict[str, Claim]:
         """The claims of these ids and of the documents from these origins or sources (lookups, not a scan)."""

@@ -76,7 +76,7 @@ class Pipeline:
                 folder = self.settings.cache_dir / "keyword" if self.settings.chroma_url else self.settings.data_dir
                 self._keywords = KeywordIndex(store, folder)
                 self._retriever = Retriever(store, self.embedder, self._keywords, self.settings.candidates)
-                self._indexer = Indexer(store, self.embedder)
+                self._indexer = Indexer(store, self.embedder, folder)
                 # Decided once, when the store is first opened: an index that starts empty gets
                 # the sample articles, even if a user's document arrives while models load.
                 self._sample_pending = self.settings.sample_corpus and store.count()[0] == 0

@@ -84,3 +84,55 @@ def test_the_cli_says_one_source_with_a_copy(data_dir, pipe):
     assert result.returncode == 0, result.stderr
     assert "found in 1 source (and 1 copy)" in result.stdout
     assert "copy: " in result.stdout and "wire-reprint" in result.stdout
+
+
+# -- the copy index on disk ------------------------------------------------------------------
+def _store(tmp_path):
+    from index.embed import Embedder
+    from index.store import Store
+
+    return Store(tmp_path / "data", None, Embedder.name, Embedder.dimension)
+
+
+def test_the_copy_index_follows_writes_and_deletes_without_rereading_the_archive(tmp_path):
+    from index.embed import Embedder
+    from index.ingest import Indexer
+
+    store = _store(tmp_path)
+    writer = Indexer(store, Embedder(), tmp_path / "writer")
+    writer.add([ARTICLES[0], ARTICLES[2]])
+    other = CopyIndex(_store(tmp_path), tmp_path / "other")  # another process, its own file
+    other.refresh()
+    assert len(other) == 2
+
+    def refuse(ids=None):
+        if ids is None:
+            raise AssertionError("the copy index re-read every record")
+        return type(store).copy_records(other.store, ids)
+
+    other.store.copy_records = refuse  # type: ignore[method-assign]
+    writer.add([ARTICLES[1]])  # the reprint, written by the first process
+    assert other.assign("late-reprint", COPY)[0] == "zorbulon-opens"  # judged against the reprint's story
+    other.refresh()
+    assert len(other) == 3
+    writer.store.delete_document("zorbulon-opens")
+    writer.store.delete_document("wire-reprint")
+    other.refresh()
+    assert len(other) == 1 and other.assign("late-reprint", COPY)[0] == "late-reprint"  # nothing left to copy
+
+
+def test_articles_stored_without_a_signature_get_one_and_a_damaged_file_is_rebuilt(tmp_path):
+    from index.embed import Embedder
+    from index.ingest import Indexer
+
+    store = _store(tmp_path)
+    Indexer(store, Embedder(), tmp_path / "writer").add([ARTICLES[0]])
+    meta = store.documents.get(ids=["zorbulon-opens"], include=["metadatas"])["metadatas"][0]
+    store.documents.update(ids=["zorbulon-opens"], metadatas=[{k: v for k, v in meta.items() if k != "minhash"} | {"minhash": ""}])
+    index = CopyIndex(_store(tmp_path), tmp_path / "legacy")
+    index.refresh()
+    assert index.assign("reprint", COPY)[0] == "zorbulon-opens"
+    index.path.write_bytes(b"not a database" * 100)
+    fresh = CopyIndex(_store(tmp_path), tmp_path / "legacy")
+    fresh.refresh()
+    assert len(fresh) == 1 and fresh.assign("reprint", COPY)[0] == "zorbulon-opens"

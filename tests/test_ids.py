@@ -22,7 +22,7 @@ def test_a_partial_catalog_resolves_like_the_full_one_or_asks_for_it() -> None:
 
 def test_one_posted_article_never_replaces_another_with_the_same_title(tmp_path: Path) -> None:
     store = Store(tmp_path / "data", None, Embedder.name, Embedder.dimension)
-    indexer = Indexer(store, Embedder())
+    indexer = Indexer(store, Embedder(), tmp_path / "data")
     first = indexer.add([Document("news", "News", "The first article about the harbour.", "pasted", derived_id=True)])
     second = indexer.add([Document("news", "News", "A different article about the school.", "pasted", derived_id=True)])
     again = indexer.add([Document("news", "News", "The first article about the harbour.", "pasted", derived_id=True)])

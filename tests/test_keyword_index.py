@@ -65,7 +65,7 @@ def no_full_reads(store: Store) -> None:
 
 def test_writes_and_deletes_reach_every_process_incrementally(tmp_path: Path, chroma_url: str | None, embedder: Embedder) -> None:
     writer = open_store(tmp_path, chroma_url)
-    indexer = Indexer(writer, embedder)
+    indexer = Indexer(writer, embedder, tmp_path / "writer")
     indexer.add([doc(0), doc(1), doc(2)])
     # Two processes with their own index files (as two API replicas on two machines).
     replicas = [KeywordIndex(open_store(tmp_path, chroma_url), tmp_path / f"replica{i}") for i in range(2)]
@@ -108,7 +108,7 @@ from index.store import Store
 url = sys.argv[2] or None
 store = Store(Path(sys.argv[1]) / "data", url, Embedder.name, Embedder.dimension)
 store.documents.upsert = lambda **kw: os._exit(9)  # killed after the new chunks, before the document record
-Indexer(store, Embedder()).add([Document(id="doc-2", title="Story 2", text="The council of axolotlburg met again.\\n\\nNew chunks.", source="s2.txt")])
+Indexer(store, Embedder(), Path(sys.argv[1]) / "data").add([Document(id="doc-2", title="Story 2", text="The council of axolotlburg met again.\\n\\nNew chunks.", source="s2.txt")])
 """
 
 
@@ -119,7 +119,7 @@ def run_crash(script: str, tmp_path: Path, url: str | None) -> None:
 
 def test_crash_in_the_middle_of_a_sync_or_a_write(tmp_path: Path, chroma_url: str | None, embedder: Embedder) -> None:
     writer = open_store(tmp_path, chroma_url)
-    indexer = Indexer(writer, embedder)
+    indexer = Indexer(writer, embedder, tmp_path / "writer")
     indexer.add([doc(0), doc(1)])
     index = KeywordIndex(open_store(tmp_path, chroma_url), tmp_path / "kw")
     agree(index, writer)
