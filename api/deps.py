@@ -50,4 +50,3 @@ def require_write_key(request: Request, credentials: Annotated[HTTPAuthorization
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 ReadyPipelineDep = Annotated[Pipeline, Depends(get_ready_pipeline)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-WriteKey = Depends(require_write_key)

@@ -102,20 +102,6 @@ def same_story(docs: list[dict], share: float = 0.5, least: int = 5) -> set[froz
     }
 
 
-def components(edges: list[tuple[str, str]]) -> dict[str, str]:
-    parent: dict[str, str] = {}
-
-    def root(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in edges:
-        parent[root(a)] = root(b)
-    return {x: root(x) for x in parent}
-
-
 def jaccard(a: str, b: str) -> float:
     x, y = shingles(a), shingles(b)
     return len(x & y) / max(1, len(x | y))

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from eval.common import Section, dataset, sample
-from eval.retrieval import ndcg_at_10, scifact_qrels
+from eval.ir import R, mean, nDCG
+from eval.retrieval import scifact_qrels
 from index.embed import BACKENDS, Embedder
 
 # The fp32 ONNX graph is the reference the int8 one must stay within 0.01 of (issue 13).
@@ -52,9 +53,9 @@ def run(quick: bool, squad_questions: int | None = 2000) -> Section:
             vectors, rate = _embed(embedder, corpus)
             sci_vectors, sq_vectors = vectors[: len(sci_texts)], vectors[len(sci_texts) :]
             sci_ranked = _ranked(embedder([q["question"] for q in sci_qs]), sci_vectors, sci_ids, 10)
-            ndcg = float(np.mean([ndcg_at_10(r, qrels[q["id"]]) for r, q in zip(sci_ranked, sci_qs)]))
+            ndcg = mean(nDCG @ 10, {q["id"]: r for r, q in zip(sci_ranked, sci_qs)}, qrels)
             sq_ranked = _ranked(embedder([q["question"] for q in sq_qs]), sq_vectors, sq_ids, 5)
-            recall = float(np.mean([q["doc_id"] in r for r, q in zip(sq_ranked, sq_qs)]))
+            recall = mean(R @ 5, {q["id"]: r for r, q in zip(sq_ranked, sq_qs)}, {q["id"]: {q["doc_id"]: 1} for q in sq_qs})
             key = backend.replace("-", "_")
             figures |= {f"embedder_{key}_scifact_ndcg10": ndcg, f"embedder_{key}_squad_r5": recall, f"embedder_{key}_texts_per_s": rate}
             rows.append((backend, ndcg, recall, rate))

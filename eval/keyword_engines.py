@@ -19,10 +19,10 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import numpy as np
 
 from eval.common import EVAL_DATA, RESULTS, pct, read_jsonl
-from eval.retrieval import ndcg_at_10, scifact_qrels
+from eval.ir import R, mean, nDCG
+from eval.retrieval import scifact_qrels
 from eval.synthetic import article
 from index.keyword import tokenize
 
@@ -87,14 +87,15 @@ def quality(engine_factory) -> dict[str, float]:
     ids = list(sci)
     engine = engine_factory()
     engine.build(_stems([f"{d.get('title', '')}\n\n{d['text']}" for d in sci.values()]))
-    ndcg = np.mean([ndcg_at_10([ids[i] for i in engine.search(s, 10)], qrels[q["id"]]) for q, s in zip(sci_qs, _stems([q["question"] for q in sci_qs]))])
+    ndcg = mean(nDCG @ 10, {q["id"]: [ids[i] for i in engine.search(s, 10)] for q, s in zip(sci_qs, _stems([q["question"] for q in sci_qs]))}, qrels)
     sq = {d["id"]: d for d in read_jsonl(EVAL_DATA / "squad-v1.1-dev" / "documents.jsonl")}
     sq_qs = read_jsonl(EVAL_DATA / "squad-v1.1-dev" / "questions.jsonl")[::5]
     ids = list(sq)
     engine = engine_factory()
     engine.build(_stems([d["text"] for d in sq.values()]))
-    r5 = np.mean([q["doc_id"] in [ids[i] for i in engine.search(s, 5)] for q, s in zip(sq_qs, _stems([q["question"] for q in sq_qs]))])
-    return {"scifact_ndcg10": float(ndcg), "squad_r5": float(r5), "squad_questions": len(sq_qs)}
+    rankings = {q["id"]: [ids[i] for i in engine.search(s, 5)] for q, s in zip(sq_qs, _stems([q["question"] for q in sq_qs]))}
+    r5 = mean(R @ 5, rankings, {q["id"]: {q["doc_id"]: 1} for q in sq_qs})
+    return {"scifact_ndcg10": ndcg, "squad_r5": r5, "squad_questions": len(sq_qs)}
 
 
 def corpus(n: int) -> list[str]:

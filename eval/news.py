@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from eval.common import EVAL_DATA, Section, read_jsonl
+from eval.ir import Success, mean
 from index.documents import Document
 from qa.normalize import best_over_golds, normalize_answer
 from qa.pipeline import Pipeline
@@ -58,15 +59,13 @@ def as_of_effect(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
 
 def diagnose(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
     k_read = pipe.settings.top_k
-    recall = {k: 0 for k in KS}
+    rankings: dict[str, list[str]] = {}
     bins = {"right": 0, "retrieval": 0, "reading": 0, "selection": 0}
     em = f1 = cited = abstained_right = abstained_wrong = 0.0
     gold_read = 0
     for q in qs:
         gold = set(q["gold_doc_ids"])
-        ranked = _ranked_docs(pipe, q["question"], max(KS))
-        for k in KS:
-            recall[k] += bool(gold & set(ranked[:k]))
+        rankings[q["id"]] = _ranked_docs(pipe, q["question"], max(KS))
         forced = pipe.ask(AskRequest(question=q["question"]), threshold=0.0)
         e, f = best_over_golds(forced.answer or "", q["answers"])
         em, f1 = em + e, f1 + f
@@ -90,7 +89,8 @@ def diagnose(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
     n = len(qs)
     out = {"questions": n, "em": 100 * em / n, "f1": 100 * f1 / n, "cited_gold": 100 * cited / n, "gold_read": gold_read / n,
            "abstained_right": abstained_right, "abstained_wrong": abstained_wrong}
-    out |= {f"r{k}": recall[k] / n for k in KS}
+    qrels = {q["id"]: dict.fromkeys(q["gold_doc_ids"], 1) for q in qs}
+    out |= {f"r{k}": mean(Success @ k, rankings, qrels) for k in KS}  # any answering article in the first k
     out |= {f"bin_{b}": v for b, v in bins.items()}
     return out
 

@@ -15,6 +15,7 @@ from index.embed import model_path as embedder_path
 from qa.normalize import best_over_golds
 from qa.read import PACKAGED_READER
 from qa.schema import AskRequest
+from qa.windows import MAX_LEN, STRIDE
 
 N_PARAGRAPHS = 300
 N_QUESTIONS = 200
@@ -65,7 +66,7 @@ def run_haystack(paragraphs, qs, reader_dir: Path) -> dict[str, float]:
     pipe.add_component("bm25", InMemoryBM25Retriever(store, top_k=5))
     pipe.add_component("dense", InMemoryEmbeddingRetriever(store, top_k=5))
     pipe.add_component("join", DocumentJoiner(join_mode="reciprocal_rank_fusion", top_k=5))
-    pipe.add_component("reader", TransformersExtractiveReader(model=str(reader_dir), top_k=1, no_answer=False, max_seq_length=256, stride=64))
+    pipe.add_component("reader", TransformersExtractiveReader(model=str(reader_dir), top_k=1, no_answer=False, max_seq_length=MAX_LEN, stride=STRIDE))
     pipe.connect("bm25", "join")
     pipe.connect("dense", "join")
     pipe.connect("join", "reader")

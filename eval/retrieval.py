@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
 from eval.common import Section, data_root, dataset
+from eval.ir import RR, R, mean, nDCG, per_query
 from index.documents import Document
 from qa.pipeline import Pipeline
 from qa.retrieve import Mode
@@ -43,27 +43,14 @@ def ranked_docs(pipe: Pipeline, question: str, k: int, mode: Mode) -> list[str]:
     return out[:k]
 
 
-def ndcg_at_10(ranked: list[str], relevant: dict[str, int]) -> float:
-    dcg = sum(relevant.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:10]))
-    ideal = sum(r / math.log2(i + 2) for i, r in enumerate(sorted(relevant.values(), reverse=True)[:10]))
-    return dcg / ideal if ideal else 0.0
-
-
 def squad(pipe: Pipeline, qs: list[dict]) -> dict[str, dict[str, float]]:
     """Paragraph-level recall@1/5/20 and MRR of the gold paragraph."""
+    qrels = {q["id"]: {q["doc_id"]: 1} for q in qs}
     results = {}
     for mode in MODES:
-        hits = {1: 0, 5: 0, 20: 0}
-        rr = 0.0
-        for q in qs:
-            ranked = ranked_docs(pipe, q["question"], 20, mode)
-            if q["doc_id"] in ranked:
-                pos = ranked.index(q["doc_id"])
-                rr += 1 / (pos + 1)
-                for k in hits:
-                    hits[k] += pos < k
-        n = len(qs)
-        results[mode] = {"r1": hits[1] / n, "r5": hits[5] / n, "r20": hits[20] / n, "mrr": rr / n}
+        rankings = {q["id"]: ranked_docs(pipe, q["question"], 20, mode) for q in qs}
+        results[mode] = {"r1": mean(R @ 1, rankings, qrels), "r5": mean(R @ 5, rankings, qrels), "r20": mean(R @ 20, rankings, qrels),
+                         "mrr": mean(RR, rankings, qrels)}
     return results
 
 
@@ -89,15 +76,10 @@ def scifact(work: Path, reader_path: Path | None, quick: bool) -> Section:
              "| retriever | nDCG@10 | recall@100 |", "|---|---|---|"]
     figures: dict[str, float] = {}
     for mode in MODES:
-        ndcg = recall = 0.0
-        for q in qs:
-            relevant = qrels[q["id"]]
-            ranked = ranked_docs(pipe, q["question"], 100, mode)
-            ndcg += ndcg_at_10(ranked, relevant)
-            recall += len(set(ranked) & set(relevant)) / len(relevant)
-        n = len(qs)
-        figures[f"scifact_{mode}_ndcg10"], figures[f"scifact_{mode}_r100"] = ndcg / n, recall / n
-        lines.append(f"| {mode} | {ndcg / n:.3f} | {recall / n:.3f} |")
+        rankings = {q["id"]: ranked_docs(pipe, q["question"], 100, mode) for q in qs}
+        ndcg, recall = mean(nDCG @ 10, rankings, qrels), mean(R @ 100, rankings, qrels)
+        figures[f"scifact_{mode}_ndcg10"], figures[f"scifact_{mode}_r100"] = ndcg, recall
+        lines.append(f"| {mode} | {ndcg:.3f} | {recall:.3f} |")
     lines += ["", f"Ingestion: {ingest['docs_per_s']:.1f} abstracts/s, {ingest['chunks_per_s']:.1f} chunks/s ({ingest['seconds']:.0f} s, embedding included).",
               "Reference points measured here before on whole abstracts (DESIGN.md): nDCG@10 dense 0.645, BM25 stemmed 0.686, hybrid 0.716."]
     return Section("Retrieval (BEIR SciFact, test split)", lines, figures)
@@ -114,20 +96,15 @@ def hotpotqa(work: Path, reader_path: Path | None, quick: bool) -> Section:
              "recall@k: share of the 2 supporting paragraphs in the top k; both@k: questions with both in the top k.", "",
              "| retriever | " + " | ".join(f"recall@{k}" for k in ks) + " | both@10 |", "|---" * (len(ks) + 2) + "|"]
     figures: dict[str, float] = {}
+    qrels = {q["id"]: dict.fromkeys(q["supporting_doc_ids"], 1) for q in qs}
     for mode in MODES:
-        recall = {k: 0.0 for k in ks}
-        both10 = 0
-        for q in qs:
-            gold = set(q["supporting_doc_ids"])
-            ranked = ranked_docs(pipe, q["question"], max(ks), mode)
-            for k in ks:
-                recall[k] += len(gold & set(ranked[:k])) / len(gold)
-            both10 += gold <= set(ranked[:10])
-        n = len(qs)
+        rankings = {q["id"]: ranked_docs(pipe, q["question"], max(ks), mode) for q in qs}
+        recall = {k: mean(R @ k, rankings, qrels) for k in ks}
+        both10 = sum(r == 1.0 for r in per_query(R @ 10, rankings, qrels)) / len(qs)
         for k in ks:
-            figures[f"hotpotqa_{mode}_r{k}"] = recall[k] / n
-        figures[f"hotpotqa_{mode}_both10"] = both10 / n
-        lines.append(f"| {mode} | " + " | ".join(f"{recall[k] / n:.3f}" for k in ks) + f" | {both10 / n:.3f} |")
+            figures[f"hotpotqa_{mode}_r{k}"] = recall[k]
+        figures[f"hotpotqa_{mode}_both10"] = both10
+        lines.append(f"| {mode} | " + " | ".join(f"{recall[k]:.3f}" for k in ks) + f" | {both10:.3f} |")
     return Section("Retrieval (HotpotQA dev, multi-hop: IRCoT's 500 questions)", lines, figures)
 
 

@@ -156,10 +156,6 @@ class Store:
             out.update((i, _claim(m)) for i, m in zip(got["ids"], got["metadatas"]))
         return out
 
-    def put_document(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        """Replace a document and its chunks (see `put_documents`)."""
-        self.put_documents([(doc, chunks, vectors)])
-
     def put_documents(self, items: list[tuple[Document, list[Chunk], np.ndarray]], extra: dict[str, dict] | None = None) -> None:
         """Replace documents and their chunks, a batch at a time (one call per step, not per document).
 

@@ -13,8 +13,6 @@ class Excerpt:
 
     start: int
     end: int
-    cut_before: bool  # words of the sentence left out before `start`
-    cut_after: bool
 
 
 def excerpt(text: str, answer_start: int, answer_end: int, limit: int = 300) -> Excerpt:
@@ -27,7 +25,7 @@ def excerpt(text: str, answer_start: int, answer_end: int, limit: int = 300) -> 
             s, e = min(span.start, a), max(span.end, b)
             break
     if e - s <= limit:
-        return Excerpt(s, e, False, False)
+        return Excerpt(s, e)
     room = max(0, limit - (b - a))
     before = min(a - s, room // 2)
     after = min(e - b, room - before)
@@ -39,4 +37,4 @@ def excerpt(text: str, answer_start: int, answer_end: int, limit: int = 300) -> 
     if ce < e:
         space = text.rfind(" ", b, ce)
         ce = space if space != -1 else ce
-    return Excerpt(cs, ce, cs > s, ce < e)
+    return Excerpt(cs, ce)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.spans import decode_window
+from qa.windows import MAX_LEN, MAX_QUESTION_TOKENS, STRIDE, TRUNCATION, fit_question, question_limit
 
 PACKAGED_READER = Path(__file__).parent / "models" / "reader"
 
@@ -93,7 +94,8 @@ class Reader:
 
     - `max_len`/`stride`: passages longer than one window are read in overlapping windows.
     - `max_question_tokens`: a longer question is cut to its first word pieces for reading
-      (retrieval still sees all of it).
+      (retrieval still sees all of it). The rule and its defaults are `qa.windows`, which
+      training uses too.
     - `backend`: "onnx" runs an int8 ONNX Runtime graph (fastest on CPU); "torch" runs the
       shipped weights as they are. The package ships one fp16 weights file; the int8 graph
       is derived from it once and cached in `cache_dir` (like the BM25 index, it can always
@@ -105,10 +107,10 @@ class Reader:
         model_dir: Path | None = None,
         *,
         threads: int = 2,
-        max_len: int = 256,
-        stride: int = 64,
+        max_len: int = MAX_LEN,
+        stride: int = STRIDE,
         max_answer_tokens: int = 30,
-        max_question_tokens: int = 64,
+        max_question_tokens: int = MAX_QUESTION_TOKENS,
         backend: str | None = "onnx",
         cache_dir: Path | None = None,
     ):
@@ -117,8 +119,7 @@ class Reader:
         self.max_len = max_len
         self.stride = stride
         self.max_answer_tokens = max_answer_tokens
-        # A window must keep room for the passage beyond its stride, or the tokenizer refuses.
-        self.max_question_tokens = min(max_question_tokens, max_len - stride - 8)
+        self.max_question_tokens = question_limit(max_question_tokens, max_len, stride)
         self.backend = backend
         self.cache_dir = cache_dir
         self.calibration = Calibration()
@@ -161,7 +162,7 @@ class Reader:
             # answering path then never imports transformers or torch.
             tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
             tokenizer.no_padding()
-            tokenizer.enable_truncation(self.max_len, stride=self.stride, strategy="only_second")
+            tokenizer.enable_truncation(self.max_len, stride=self.stride, strategy=TRUNCATION)
             # The windowing tokenizer truncates only a pair's passage: a text alone (a question
             # to fit, a passage to count) is measured whole by a copy that never truncates.
             counter = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
@@ -207,10 +208,7 @@ class Reader:
         return [len(e.ids) for e in self._counter.encode_batch(texts)]
 
     def _fit_question(self, question: str) -> str:
-        pieces = self._counter.encode(question, add_special_tokens=False).offsets
-        if len(pieces) <= self.max_question_tokens:
-            return question
-        return question[: pieces[self.max_question_tokens - 1][1]]
+        return fit_question(question, self._counter.encode(question, add_special_tokens=False).offsets, self.max_question_tokens)
 
     def windows(self, question: str, passages: list[str]) -> tuple[list[int], list, dict[str, np.ndarray]]:
         """Every passage in overlapping windows after the question: (passage of each window,

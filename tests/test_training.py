@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import signal
 import subprocess
 import sys
@@ -13,7 +14,9 @@ import numpy as np
 import pytest
 import torch
 
-from training.features import batches_for_epoch, collate
+from training.config import TrainConfig
+from training.data import Example
+from training.features import batches_for_epoch, collate, featurize
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,6 +58,40 @@ def test_collate_right_pads_to_the_longest_window() -> None:
     assert batch["start_positions"].tolist() == [0, 3, 2]
     assert batch["end_positions"].tolist() == [0, 4, 3]
     assert {t.dtype for t in batch.values()} == {torch.long}
+
+
+# ---------------------------------------------------------------- windows shared with the reader
+
+
+def test_training_reads_the_windows_the_reader_reads() -> None:
+    """A long question against a long passage: training's windows (`featurize`, transformers'
+    tokenizer of the base model) are the serving reader's (`Reader.windows`, `tokenizers`),
+    token for token, and an answer's target tokens cover exactly its characters."""
+    from transformers import AutoTokenizer
+
+    from index.embed import model_path
+    from qa.read import Reader
+
+    reader = Reader()
+    reader.warm_up()
+    tokenizer = AutoTokenizer.from_pretrained(model_path())
+    passage = " ".join(s for sentences, _ in PARAGRAPHS for s in sentences) * 2
+    question = "Who, in " + "very " * 90 + "many words, was the chief engineer of the bridge?"
+    answer = "Margit Osterholm"
+    examples = [
+        Example(question, passage, -1, "", "answerless"),  # every window kept
+        Example(question, passage, passage.index(answer), answer, "answer"),
+    ]
+    feats = featurize(tokenizer, examples, TrainConfig(), random.Random(0))
+    owners, encodings, feeds = reader.windows(question, [passage])
+    assert len(encodings) >= 3 and reader.count_tokens([question])[0] > reader.max_question_tokens
+    trained = [f for f in feats if f["source"] == "answerless"]
+    assert [f["input_ids"] for f in trained] == [e.ids for e in encodings]
+    assert [f["token_type_ids"] for f in trained] == [e.type_ids for e in encodings]
+    target = next(f for f in feats if f["source"] == "answer" and f["start"] > 0)
+    w = next(w for w, e in enumerate(encodings) if e.ids == target["input_ids"])
+    offsets = encodings[w].offsets
+    assert passage[offsets[target["start"]][0] : offsets[target["end"]][1]] == answer
 
 
 # ---------------------------------------------------------------- a tiny real run

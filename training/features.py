@@ -11,10 +11,45 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from qa.windows import TRUNCATION, fit_question, question_limit
 from training.config import TrainConfig
 from training.data import Example
 
 log = logging.getLogger(__name__)
+
+
+def encode_windows(tokenizer, questions: list[str], contexts: list[str], cfg: TrainConfig, **options):
+    """Each question, cut as the reader cuts it (`qa.windows`), against its context in
+    overlapping windows: the fast tokenizer's encoding, with the windows' offsets and the
+    example each window comes from (`overflow_to_sample_mapping`)."""
+    limit = question_limit(cfg.max_question_tokens, cfg.max_len, cfg.stride)
+    pieces = tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    return tokenizer(
+        [fit_question(q, p, limit) for q, p in zip(questions, pieces)],
+        contexts,
+        truncation=TRUNCATION,
+        max_length=cfg.max_len,
+        stride=cfg.stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        **options,
+    )
+
+
+def answer_tokens(enc, window: int, start: int, end: int) -> tuple[int, int]:
+    """The first and last passage tokens of window `window` that cover the characters
+    [start, end); (0, 0), the [CLS] target, if the window lacks part of them."""
+    ctx = [o for o, s in zip(enc["offset_mapping"][window], enc.sequence_ids(window)) if s == 1]
+    if not ctx or ctx[0][0] > start or ctx[-1][1] < end:
+        return 0, 0
+    # Characters no token covers (spaces at the answer's edges) are stepped over, inwards.
+    covered = (enc.char_to_token(window, c, sequence_index=1) for c in range(start, end))
+    first = next((t for t in covered if t is not None), None)
+    covered = (enc.char_to_token(window, c, sequence_index=1) for c in reversed(range(start, end)))
+    last = next((t for t in covered if t is not None), None)
+    if first is None or last is None:
+        return 0, 0
+    return first, last
 
 
 def featurize(tokenizer, examples: list[Example], cfg: TrainConfig, rng: random.Random) -> list[dict]:
@@ -23,19 +58,7 @@ def featurize(tokenizer, examples: list[Example], cfg: TrainConfig, rng: random.
     batch = 256
     for b in tqdm(range(0, len(examples), batch), desc="featurize", mininterval=5):
         chunk = examples[b : b + batch]
-        questions = [
-            tokenizer.convert_tokens_to_string(tokenizer.tokenize(e.question)[: cfg.max_question_tokens])
-            for e in chunk
-        ]
-        enc = tokenizer(
-            questions,
-            [e.context for e in chunk],
-            truncation="only_second",
-            max_length=cfg.max_len,
-            stride=cfg.stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-        )
+        enc = encode_windows(tokenizer, [e.question for e in chunk], [e.context for e in chunk], cfg)
         seen_first: set[int] = set()
         answerless_kept: set[int] = set()
         # Answerless examples with a focus keep one window: the first that holds the focus
@@ -65,8 +88,6 @@ def featurize(tokenizer, examples: list[Example], cfg: TrainConfig, rng: random.
                 focus_final.add(ex_idx)
         for i, ex_idx in enumerate(enc["overflow_to_sample_mapping"]):
             ex = chunk[ex_idx]
-            seq = enc.sequence_ids(i)
-            offsets = enc["offset_mapping"][i]
             if ex_idx in focus_window and focus_window[ex_idx] != i:
                 continue
             if ex.first_window_only:
@@ -75,19 +96,7 @@ def featurize(tokenizer, examples: list[Example], cfg: TrainConfig, rng: random.
                 seen_first.add(ex_idx)
             start_t = end_t = 0
             if ex.answer_start >= 0:
-                a0, a1 = ex.answer_start, ex.answer_start + len(ex.answer_text)
-                ctx_idx = [t for t, s in enumerate(seq) if s == 1]
-                if ctx_idx and offsets[ctx_idx[0]][0] <= a0 and offsets[ctx_idx[-1]][1] >= a1:
-                    for t in ctx_idx:
-                        if offsets[t][0] <= a0 < offsets[t][1] or (offsets[t][0] >= a0 and start_t == 0):
-                            start_t = t
-                            break
-                    for t in reversed(ctx_idx):
-                        if offsets[t][0] < a1 <= offsets[t][1] or (offsets[t][1] <= a1 and end_t == 0):
-                            end_t = t
-                            break
-                    if end_t < start_t:
-                        start_t = end_t = 0
+                start_t, end_t = answer_tokens(enc, i, ex.answer_start, ex.answer_start + len(ex.answer_text))
                 if start_t == 0:
                     # Answerless slices of a long answerable context: at most one, sampled,
                     # or whole papers (COVID-QA) would flood the mix with [CLS] targets.
