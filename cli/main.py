@@ -216,7 +216,9 @@ def serve(
     """Run the HTTP API and the chat page."""
     import uvicorn
 
-    if workers > 1 and not os.environ.get("QA_CHROMA_URL"):
+    from qa.settings import get_settings
+
+    if workers > 1 and not get_settings().chroma_url:
         fail("several workers need a Chroma server (set QA_CHROMA_URL): an embedded store can't be shared between processes")
     if workers > 1:
         os.environ["QA_WARM_BEFORE_SERVING"] = "1"  # the worker processes inherit it
