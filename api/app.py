@@ -88,9 +88,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        # A body that isn't JSON at all is an invalid request like any other: 422.
-        code = HTTPStatus.UNPROCESSABLE_ENTITY if exc.status_code == 400 else exc.status_code
-        return JSONResponse({"detail": exc.detail}, status_code=code, headers=getattr(exc, "headers", None))
+        if exc.status_code == 400:
+            # A body that can't be read at all (not JSON, not UTF-8) is an invalid request like any
+            # other: 422, in the documented shape of one.
+            detail = [{"loc": ["body"], "msg": str(exc.detail), "type": "body_unreadable"}]
+            return JSONResponse({"detail": detail}, status_code=HTTPStatus.UNPROCESSABLE_ENTITY)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(IncompatibleStore)
     @app.exception_handler(StoreUnavailable)

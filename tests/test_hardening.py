@@ -166,6 +166,16 @@ def test_loose_values_are_422(served, body: dict) -> None:
     assert r.status_code == 422, r.text
 
 
+@pytest.mark.parametrize("path", ["/ask", "/documents"])
+@pytest.mark.parametrize("body", [b"\xff", b"{not json", b"\xef\xbb\xbf\xff\xfe"])
+def test_unreadable_bodies_are_422_in_the_documented_shape(served, path: str, body: bytes) -> None:
+    """Bytes that aren't UTF-8 JSON: a 422 whose detail is a list of errors, as the schema says (schemathesis found a string)."""
+    r = httpx.post(served.url + path, content=body, headers={"Content-Type": "application/json"}, timeout=30)
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert isinstance(detail, list) and detail[0]["loc"][0] == "body" and detail[0]["msg"]
+
+
 def test_schema_and_behaviour_agree_on_top_k(served) -> None:
     schema = httpx.get(served.url + "/openapi.json").json()
     top_k = schema["components"]["schemas"]["AskRequest"]["properties"]["top_k"]["anyOf"][0]
