@@ -47,7 +47,7 @@ FAIRNESS = [
     "stop words (on here) but has no stemmer. Both run Okapi BM25 (k1 1.2, b 0.75) as ours does.",
     "- Runtime: ours reads with its int8 ONNX graph. txtai has its own (HFOnnx export with int8 dynamic quantisation, run by "
     "onnxruntime) and uses it here for the reader and the query embedder. Haystack has none for its extractive reader (its "
-    "ONNX integration covers embedders only): it reads in fp32 PyTorch, which is most of its latency gap. Its query embedding "
+    "ONNX integration covers embedders only): it reads in fp32 PyTorch, whose forward pass is most of its time per question. Its query embedding "
     "is this project's int8 ONNX embedder, as its retrievers take a vector from any embedder.",
     f"- Answer-length cap: Haystack's reader has no such setting; the harness asks it for its 20 best spans (no de-duplication) "
     f"and keeps the best one of at most {MAX_ANSWER_TOKENS} word pieces (the count of questions where that changed the answer is "
@@ -61,8 +61,8 @@ FAIRNESS = [
     f"{10 * TOP_K} keyword for {TOP_K}) and fuses them by a convex combination of normalised scores (its default for BM25); "
     "neither is a setting. More candidates than ours, not fewer.",
     "- Passages: ours indexes paragraphs cut into chunks of at most 200 word pieces (one sentence of overlap), the peers whole "
-    "paragraphs; a long paragraph read by a peer is one passage, by ours up to two.",
-    "- Ours also scores every other mention of a proposed answer and merges equal answers across passages (qa/answer.py); "
+    "paragraphs (the chunk count is in our row's notes): a long paragraph is one passage for a peer, several for ours.",
+    "- Answer choice: ours groups equal answers across passages, cites their other mentions, and prefers a shorter answer nested in the best one when it scores within 1.5 logits and as many articles give it (qa/answer.py); "
     "the peers take their single best span.",
 ]
 
