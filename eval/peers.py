@@ -13,6 +13,7 @@ What still differs is listed in the section (`FAIRNESS`). Install them with `pip
 from __future__ import annotations
 
 import importlib.metadata
+import tempfile
 import time
 from pathlib import Path
 
@@ -181,14 +182,14 @@ def run_txtai(paragraphs, qs, reader_dir: Path) -> dict[str, float]:
                 answers.append(context[max(spans)[1]:max(spans)[2]] if spans else None)
             return answers
 
-    work = Path(__import__("tempfile").mkdtemp(prefix="peers-txtai-"))
-    onnx = HFOnnx()
-    (work / "reader.onnx").write_bytes(onnx(str(reader_dir), task="question-answering", quantize=True))
-    (work / "embedder.onnx").write_bytes(onnx(embedder_path(), task="pooling", quantize=True))
-    embeddings = Embeddings(path=str(work / "embedder.onnx"), tokenizer=str(Path(embedder_path()) / "tokenizer.json"), maxlength=256, content=True, hybrid=True,
-                            scoring={"method": "bm25", "terms": True, "normalize": True, "k1": 1.2, "b": 0.75, "tokenizer": {"stopwords": True}})
-    embeddings.index([(p["id"], p["text"], None) for p in paragraphs])
-    questions = ForcedQuestions((str(work / "reader.onnx"), str(reader_dir)), gpu=False)
+    with tempfile.TemporaryDirectory(prefix="peers-txtai-") as tmp:
+        # txtai's own export; both graphs are in their sessions once the index is built, and the folder goes.
+        work = Path(tmp)
+        onnx = HFOnnx()
+        (work / "reader.onnx").write_bytes(onnx(str(reader_dir), task="question-answering", quantize=True))
+        (work / "embedder.onnx").write_bytes(onnx(embedder_path(), task="pooling", quantize=True))
+        embeddings, questions = _txtai_models(work, reader_dir, Embeddings, ForcedQuestions)
+        embeddings.index([(p["id"], p["text"], None) for p in paragraphs])
     extractor = Extractor(embeddings, questions, context=TOP_K)
     answers, lat = [], []
     for q in qs:
@@ -197,6 +198,14 @@ def run_txtai(paragraphs, qs, reader_dir: Path) -> dict[str, float]:
         answers.append(result[0]["answer"] if isinstance(result[0], dict) else result[0][1])
         lat.append(1000 * (time.perf_counter() - t))
     return {**_score(answers, lat, qs), "note": f"int8 ONNX (txtai HFOnnx) reader and embedder; {ForcedQuestions.windows / len(qs):.1f} windows a question"}
+
+
+def _txtai_models(work: Path, reader_dir: Path, Embeddings, ForcedQuestions):
+    """txtai's hybrid Embeddings and the Questions pipeline, on the ONNX graphs exported into `work`."""
+    embeddings = Embeddings(path=str(work / "embedder.onnx"), tokenizer=str(Path(embedder_path()) / "tokenizer.json"), maxlength=256, content=True, hybrid=True,
+                            scoring={"method": "bm25", "terms": True, "normalize": True, "k1": 1.2, "b": 0.75, "tokenizer": {"stopwords": True}})
+    questions = ForcedQuestions((str(work / "reader.onnx"), str(reader_dir)), gpu=False)
+    return embeddings, questions
 
 
 def run(work: Path, reader_path: Path | None, sections: list[Section]) -> Section:
