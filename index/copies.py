@@ -6,6 +6,7 @@ import base64
 import hashlib
 import re
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,7 @@ class CopyIndex(SyncedIndex):
 
     KIND = "copies"
     SCHEMA = _SCHEMA
+    DELETES = ("DELETE FROM bands WHERE id IN (SELECT id FROM sigs WHERE doc_id IN ({marks}))", "DELETE FROM sigs WHERE doc_id IN ({marks})")
 
     def __init__(self, store: Store | None, folder: Path | None = None, threshold: float = THRESHOLD):
         # No store: nothing stored, only what `assign` is given (measuring the grouping alone), in memory.
@@ -102,22 +104,11 @@ class CopyIndex(SyncedIndex):
         db.execute("DELETE FROM bands")
         db.execute("DELETE FROM sigs")
 
-    def _load_all(self, db: sqlite3.Connection) -> None:
-        batch: list[tuple[str, dict]] = []
-        for item in self.store.copy_records():
-            batch.append(item)
-            if len(batch) >= 500:
-                self._insert(db, batch)
-                batch = []
-        self._insert(db, batch)
+    def _everything(self) -> Iterator[tuple[str, dict]]:
+        return self.store.copy_records()
 
-    def _replace(self, db: sqlite3.Connection, doc_ids: list[str]) -> None:
-        for b in range(0, len(doc_ids), 500):
-            part = doc_ids[b : b + 500]
-            marks = ",".join("?" * len(part))
-            db.execute(f"DELETE FROM bands WHERE id IN (SELECT id FROM sigs WHERE doc_id IN ({marks}))", part)
-            db.execute(f"DELETE FROM sigs WHERE doc_id IN ({marks})", part)
-            self._insert(db, list(self.store.copy_records(part)))
+    def _records_of(self, doc_ids: list[str]) -> Iterator[tuple[str, dict]]:
+        return self.store.copy_records(doc_ids)
 
     def _insert(self, db: sqlite3.Connection, records: list[tuple[str, dict]]) -> None:
         rows: list[tuple[str, str, np.ndarray]] = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from index.chunk import indexed_text
 from index.synced import SyncedIndex
@@ -33,30 +33,23 @@ class KeywordIndex(SyncedIndex):
 
     KIND = "keyword"
     SCHEMA = _SCHEMA
+    LOAD_BATCH = 2000
+    DELETES = (
+        "DELETE FROM fts WHERE rowid IN (SELECT rowid FROM chunks WHERE doc_id IN ({marks}))",
+        "DELETE FROM chunks WHERE doc_id IN ({marks})",
+    )
 
     def _clear(self, db: sqlite3.Connection) -> None:
         db.execute("DELETE FROM chunks")
         db.execute("DELETE FROM fts")
 
-    def _load_all(self, db: sqlite3.Connection) -> None:
-        batch: list[tuple[str, str, dict]] = []
-        for item in self.store.all_chunks():
-            batch.append(item)
-            if len(batch) >= 2000:
-                self._insert(db, batch)
-                batch = []
-        self._insert(db, batch)
+    def _everything(self) -> Iterator[tuple[str, str, dict]]:
+        return self.store.all_chunks()
 
-    def _replace(self, db: sqlite3.Connection, doc_ids: list[str]) -> None:
-        for b in range(0, len(doc_ids), 500):
-            part = doc_ids[b : b + 500]
-            marks = ",".join("?" * len(part))
-            db.execute(f"DELETE FROM fts WHERE rowid IN (SELECT rowid FROM chunks WHERE doc_id IN ({marks}))", part)
-            db.execute(f"DELETE FROM chunks WHERE doc_id IN ({marks})", part)
-        self._insert(db, list(self.store.chunks_of(doc_ids)))
+    def _records_of(self, doc_ids: list[str]) -> Iterator[tuple[str, str, dict]]:
+        return self.store.chunks_of(doc_ids)
 
-    @staticmethod
-    def _insert(db: sqlite3.Connection, items: list[tuple[str, str, dict]]) -> None:
+    def _insert(self, db: sqlite3.Connection, items: list[tuple[str, str, dict]]) -> None:
         if not items:
             return
         start = db.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM chunks").fetchone()[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from index.store import Store
@@ -45,15 +46,42 @@ class SyncedIndex:
         self.overlap_us = OVERLAP_US
 
     # -- what a subclass gives ------------------------------------------------------------
+    # Statements that remove documents' rows; `{marks}` stands for their ids' placeholders.
+    DELETES: tuple[str, ...] = ()
+    LOAD_BATCH = 500
+
     def _clear(self, db: sqlite3.Connection) -> None:
         raise NotImplementedError
 
-    def _load_all(self, db: sqlite3.Connection) -> None:
+    def _everything(self) -> Iterator:
+        """Every stored item the index is made of, in the form `_insert` takes."""
         raise NotImplementedError
+
+    def _records_of(self, doc_ids: list[str]) -> Iterator:
+        """The stored items of these documents (none for a deleted one)."""
+        raise NotImplementedError
+
+    def _insert(self, db: sqlite3.Connection, items: list) -> None:
+        raise NotImplementedError
+
+    # -- loading and replacing ---------------------------------------------------------
+    def _load_all(self, db: sqlite3.Connection) -> None:
+        batch: list = []
+        for item in self._everything():
+            batch.append(item)
+            if len(batch) >= self.LOAD_BATCH:
+                self._insert(db, batch)
+                batch = []
+        self._insert(db, batch)
 
     def _replace(self, db: sqlite3.Connection, doc_ids: list[str]) -> None:
         """These documents become what the store holds now (added, replaced or deleted alike)."""
-        raise NotImplementedError
+        for b in range(0, len(doc_ids), 500):
+            part = doc_ids[b : b + 500]
+            marks = ",".join("?" * len(part))
+            for statement in self.DELETES:
+                db.execute(statement.format(marks=marks), part)
+            self._insert(db, list(self._records_of(part)))
 
     # -- connections ---------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
