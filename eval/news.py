@@ -18,6 +18,7 @@ from pathlib import Path
 
 from eval.common import EVAL_DATA, Section, read_jsonl
 from eval.ir import Success, mean
+from eval.retrieval import ranked_docs
 from index.documents import Document
 from qa.normalize import best_over_golds, normalize_answer
 from qa.pipeline import Pipeline
@@ -34,17 +35,6 @@ def documents(folder: Path) -> list[Document]:
                  source=d.get("url", d["id"]), published=d.get("published"))
         for d in read_jsonl(folder / "documents.jsonl")
     ]
-
-
-def _ranked_docs(pipe: Pipeline, question: str, k: int) -> list[str]:
-    out: list[str] = []
-    for cid, _ in pipe.retriever.ranked_ids(question, k * 4):
-        doc = cid.split("::")[0]
-        if doc not in out:
-            out.append(doc)
-        if len(out) == k:
-            break
-    return out
 
 
 def as_of_effect(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
@@ -65,7 +55,7 @@ def diagnose(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
     gold_read = 0
     for q in qs:
         gold = set(q["gold_doc_ids"])
-        rankings[q["id"]] = _ranked_docs(pipe, q["question"], max(KS))
+        rankings[q["id"]] = ranked_docs(pipe, q["question"], max(KS), "hybrid", depth=4)
         forced = pipe.ask(AskRequest(question=q["question"]), threshold=0.0)
         e, f = best_over_golds(forced.answer or "", q["answers"])
         em, f1 = em + e, f1 + f

@@ -33,10 +33,10 @@ def build(data_dir: Path, docs: list[dict], reader_path: Path | None, *, titled:
     return pipe, {"docs": len(docs), "chunks": report.chunks, "seconds": seconds, "docs_per_s": len(docs) / seconds, "chunks_per_s": report.chunks / seconds}
 
 
-def ranked_docs(pipe: Pipeline, question: str, k: int, mode: Mode) -> list[str]:
-    """The first `k` distinct documents behind the retriever's chunk ranking."""
+def ranked_docs(pipe: Pipeline, question: str, k: int, mode: Mode, depth: int = 3) -> list[str]:
+    """The first `k` distinct documents behind the retriever's first `k * depth` chunks."""
     out: list[str] = []
-    for cid, _ in pipe.retriever.ranked_ids(question, k * 3, mode=mode):
+    for cid, _ in pipe.retriever.ranked_ids(question, k * depth, mode=mode):
         doc = cid.split("::")[0]
         if doc not in out:
             out.append(doc)
