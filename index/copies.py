@@ -6,6 +6,7 @@ import base64
 import hashlib
 import re
 import sqlite3
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ PERMUTATIONS = 128
 # distinct articles on the same topic 0.001 (max 0.29); 0.4 gives precision 0.99 and recall
 # 0.97 there (0.3: 0.97 and 0.99, with more updates of one story merged).
 THRESHOLD = 0.4
+MAX_CANDIDATES = 50  # stored articles compared with a new one: those sharing the most LSH bands
 SEED = 1  # every process must draw the same permutations, or stored signatures don't compare
 SCHEME = "affine32"  # datasketch >= 2.0; named, since stored hash values carry no trace of it
 
@@ -150,11 +152,17 @@ class CopyIndex(SyncedIndex):
         with self._lock:
             candidates: dict[str, tuple[str, np.ndarray]] = {}
             marks = ",".join("?" * len(keys))
+            # The stored articles sharing the most bands with this one, at most MAX_CANDIDATES:
+            # short texts full of the same boilerplate share bands with thousands of others, and
+            # comparing them all cost more than the rest of ingest (eval.scale's padding articles).
             for other, group, sig in self._connect().execute(
-                f"SELECT s.doc_id, s.grp, s.sig FROM sigs s WHERE s.id IN (SELECT id FROM bands WHERE key IN ({marks}))", keys
+                f"SELECT s.doc_id, s.grp, s.sig FROM sigs s JOIN (SELECT id, COUNT(*) AS shared FROM bands WHERE key IN ({marks}) "
+                "GROUP BY id ORDER BY shared DESC LIMIT ?) b ON s.id = b.id",
+                [*keys, MAX_CANDIDATES],
             ):
                 candidates[other] = (group, np.frombuffer(sig, dtype="<u4"))
-            for other in set().union(*(self._pending_keys.get(k, ()) for k in keys)):
+            shared = Counter(other for k in keys for other in self._pending_keys.get(k, ()))
+            for other, _ in shared.most_common(MAX_CANDIDATES):
                 candidates[other] = self._pending[other]
             candidates.pop(doc_id, None)
             best, best_j = None, self.threshold

@@ -39,7 +39,6 @@ class IngestReport:
         )
 
 
-SMALL_WRITE = 20  # documents; up to this many, the ids they may take are looked up, not read whole
 
 
 class Indexer:
@@ -97,9 +96,7 @@ class Indexer:
         return report
 
     def _catalog(self, docs: list[Document]) -> Catalog:
-        """The ids these documents may take: a few lookups for a small write, every claim for a large one."""
-        if len(docs) > SMALL_WRITE:
-            return Catalog(self.store.claims())
+        """The ids these documents may take, looked up (not every stored claim read): a write costs in proportion to itself."""
         ids = [i for d in docs for i in (Catalog.candidates(d.id, d.content_hash) if d.derived_id else [d.id])]
         # The origin (and, for documents stored before origins were kept, the file name) only
         # matters for a document that has one: a pasted article's "pasted" must not fetch them all.

@@ -18,6 +18,7 @@ from index.ids import Claim
 CHUNKS = "chunks"
 DOCUMENTS = "documents"
 CHANGES = "changes"
+LOOKUP_PAGE = 500  # ids or values per lookup call
 
 
 class IncompatibleStore(RuntimeError):
@@ -148,10 +149,12 @@ class Store:
     def claims_for(self, ids: list[str], origins: list[str], sources: list[str]) -> dict[str, Claim]:
         """The claims of these ids and of the documents from these origins or sources (lookups, not a scan)."""
         out: dict[str, Claim] = {}
-        pages = [self.documents.get(ids=list(dict.fromkeys(ids)), include=["metadatas"])] if ids else []
+        step = LOOKUP_PAGE  # a large write's lookups in pages: each call stays small
+        wanted, pages = list(dict.fromkeys(ids)), []
+        pages += [self.documents.get(ids=wanted[b : b + step], include=["metadatas"]) for b in range(0, len(wanted), step)]
         for key, values in (("origin", origins), ("source", sources)):
-            if values:
-                pages.append(self.documents.get(where={key: {"$in": list(dict.fromkeys(values))}}, include=["metadatas"]))
+            values = list(dict.fromkeys(values))
+            pages += [self.documents.get(where={key: {"$in": values[b : b + step]}}, include=["metadatas"]) for b in range(0, len(values), step)]
         for got in pages:
             out.update((i, _claim(m)) for i, m in zip(got["ids"], got["metadatas"]))
         return out
