@@ -47,11 +47,17 @@ def test_collate_right_pads_to_the_longest_window() -> None:
         {"input_ids": [101, 9, 102], "token_type_ids": [0, 0, 1], "start": 0, "end": 0},
         {"input_ids": [101, 7, 8, 9, 10, 102], "token_type_ids": [0, 0, 1, 1, 1, 1], "start": 3, "end": 4},
     ]
-    batch = collate(feats, np.array([1, 2, 0]), pad_id=77)
+    from transformers import AutoTokenizer
+
+    from qa.read import PACKAGED_READER
+
+    tokenizer = AutoTokenizer.from_pretrained(PACKAGED_READER)
+    pad = tokenizer.pad_token_id
+    batch = collate(feats, np.array([1, 2, 0]), tokenizer)
     assert batch["input_ids"].tolist() == [
-        [101, 9, 102, 77, 77, 77],
+        [101, 9, 102, pad, pad, pad],
         [101, 7, 8, 9, 10, 102],
-        [101, 5, 6, 102, 77, 77],
+        [101, 5, 6, 102, pad, pad],
     ]
     assert batch["attention_mask"].tolist() == [[1, 1, 1, 0, 0, 0], [1] * 6, [1, 1, 1, 1, 0, 0]]
     assert batch["token_type_ids"].tolist() == [[0, 0, 1, 0, 0, 0], [0, 0, 1, 1, 1, 1], [0, 0, 0, 1, 0, 0]]

@@ -116,7 +116,13 @@ def featurize(tokenizer, examples: list[Example], cfg: TrainConfig, rng: random.
 
 
 def batches_for_epoch(lengths: np.ndarray, batch_size: int, seed: int) -> list[np.ndarray]:
-    """Length-grouped batches: shuffle, sort within mega-batches, shuffle the batches."""
+    """Length-grouped batches: shuffle, sort within mega-batches, shuffle the batches.
+
+    Not transformers' LengthGroupedSampler: a resumable run's batches must be a pure function
+    of (seed, epoch) and stay the same across code versions while a run is under way (the
+    reader-v2 run resumes across sessions); its sampler draws from a torch generator, with
+    another mega-batch rule, so switching would change the order of a run in progress.
+    """
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(lengths))
     mega = batch_size * 64
@@ -129,25 +135,15 @@ def batches_for_epoch(lengths: np.ndarray, batch_size: int, seed: int) -> list[n
     return out
 
 
-def collate(feats: list[dict], idx: np.ndarray, pad_id: int) -> dict[str, torch.Tensor]:
-    """The windows `idx` of `feats` as one batch, right-padded with `pad_id` to the longest."""
-    rows = [feats[i] for i in idx]
-    width = max(len(r["input_ids"]) for r in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    tt = torch.zeros((len(rows), width), dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for k, r in enumerate(rows):
-        n = len(r["input_ids"])
-        ids[k, :n] = torch.tensor(r["input_ids"])
-        tt[k, :n] = torch.tensor(r["token_type_ids"])
-        mask[k, :n] = 1
-    return {
-        "input_ids": ids,
-        "token_type_ids": tt,
-        "attention_mask": mask,
-        "start_positions": torch.tensor([r["start"] for r in rows]),
-        "end_positions": torch.tensor([r["end"] for r in rows]),
-    }
+def collate(feats: list[dict], idx: np.ndarray, tokenizer) -> dict[str, torch.Tensor]:
+    """The windows `idx` of `feats` as one batch, right-padded to the longest (transformers' padding collator)."""
+    from transformers import DataCollatorWithPadding
+
+    rows = [
+        {"input_ids": f["input_ids"], "token_type_ids": f["token_type_ids"], "start_positions": f["start"], "end_positions": f["end"]}
+        for f in (feats[i] for i in idx)
+    ]
+    return dict(DataCollatorWithPadding(tokenizer, return_tensors="pt")(rows))
 
 
 def log_mix(feats: list[dict]) -> dict:

@@ -129,7 +129,7 @@ def train(cfg: TrainConfig) -> Path:
         epoch, pos = divmod(step, per_epoch)
         if epoch not in epoch_batches:
             epoch_batches = {epoch: batches_for_epoch(lengths, cfg.batch_size, cfg.seed + epoch)}
-        batch = collate(feats, epoch_batches[epoch][pos], tokenizer.pad_token_id)
+        batch = collate(feats, epoch_batches[epoch][pos], tokenizer)
         for g in opt.param_groups:
             g["lr"] = cfg.lr * lr_factor(progress, cfg.warmup)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
