@@ -222,6 +222,9 @@ def serve(
         fail("several workers need a Chroma server (set QA_CHROMA_URL): an embedded store can't be shared between processes")
     if workers > 1:
         os.environ["QA_WARM_BEFORE_SERVING"] = "1"  # the worker processes inherit it
+    from api.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before uvicorn starts threads: each would get an arena of its own
     # The app logs each request itself, without query strings (uvicorn's access log has them).
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info", access_log=False)
 

@@ -48,7 +48,8 @@ def cached_graph(weights: Path, cache_dir: Path, kind: str, build: Callable[[], 
     `build` loads the torch module only when the graph is missing, so a warm start never
     imports torch. Written atomically: a killed derivation leaves no half graph behind.
     """
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    with weights.open("rb") as f:  # streamed: the embedder's weights are 90 MB
+        digest = hashlib.file_digest(f, "sha256").hexdigest()[:16]
     target = cache_dir / f"{kind}-{digest}-{'int8' if quantize else 'fp32'}.onnx"
     if target.exists():
         return target
