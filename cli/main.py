@@ -170,7 +170,7 @@ def ingest(
 
 @app.command(cls=_Command)
 def watch(
-    sources: Annotated[list[str], typer.Argument(metavar="SOURCE...", help="Feeds (an RSS/Atom URL or .rss/.atom/.xml file) or article URLs.")],
+    sources: Annotated[list[str], typer.Argument(metavar="SOURCE", help="Feeds (an RSS/Atom URL or .rss/.atom/.xml file) or article URLs.")],
     every: Annotated[str, typer.Option("--every", metavar="DURATION", help="Time between cycles: 30s, 15m, 1h.")] = "15m",
     once: Annotated[bool, typer.Option("--once", help="One cycle, then exit (1 if a source failed).")] = False,
     host_delay: Annotated[float, typer.Option("--host-delay", metavar="SECONDS", help="Least time between two requests to one host.")] = 1.0,
