@@ -135,6 +135,8 @@ class CopyIndex(SyncedIndex):
     # -- writing -------------------------------------------------------------------------
     def refresh(self) -> None:
         """Apply the store's changes; what this process assigned is in the store now (or its write failed)."""
+        if isinstance(self.store, _NoStore):
+            return  # measuring the grouping alone: what was assigned is the whole index
         with self._lock:
             self._pending.clear()
             self._pending_keys.clear()

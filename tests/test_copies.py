@@ -42,6 +42,8 @@ def test_a_reheadlined_copy_with_boilerplate_joins_its_story_and_a_same_topic_st
     assert index.assign("zorbulon-opens", STORY)[0] == "zorbulon-opens"  # the first article names its group
     assert index.assign("wire-reprint", COPY)[0] == "zorbulon-opens"
     assert index.assign("zorbulon-traffic", SAME_TOPIC)[0] == "zorbulon-traffic"
+    index.refresh()  # nothing stored behind it: what was assigned stays the index
+    assert index.assign("late-copy", COPY)[0] == "zorbulon-opens"
 
 
 def test_signatures_survive_their_metadata_encoding():
