@@ -17,13 +17,17 @@ MAX_TOP_K = 20  # the one limit on passages read per question: schema, CLI and A
 
 
 def _real_date(value: str) -> str:
-    """YYYY, YYYY-MM or YYYY-MM-DD naming a day that exists (no 2020-13-45)."""
+    """YYYY, YYYY-MM or YYYY-MM-DD naming a day that exists (no 2020-13-45), in ASCII digits.
+
+    The pattern's `\d` also matches other scripts' digits ("２０２３"): they are read as the
+    numbers they are and written back in ASCII, so stored dates always compare as dates.
+    """
     parts = [int(p) for p in value.split("-")]
     try:
         date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
     except ValueError as exc:
         raise ValueError(f"not a real date: {exc}") from None
-    return value
+    return "-".join(f"{n:0{w}d}" for n, w in zip(parts, (4, 2, 2)))
 
 
 def _day(value: str) -> str:

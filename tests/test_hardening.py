@@ -195,7 +195,8 @@ def test_document_dates_with_a_time_are_kept_normalised() -> None:
     from qa.schema import DocumentIn
 
     given = {"2023-06-01T09:30:00+00:00": "2023-06-01T09:30:00+00:00", "2023-06-01T09:30Z": "2023-06-01T09:30:00+00:00",
-             "2023-06-01T00:00:00": "2023-06-01", "2023-06": "2023-06"}
+             "2023-06-01T00:00:00": "2023-06-01", "2023-06": "2023-06",
+             "２０２３-06-01": "2023-06-01", "٢٠٢٣-٠٦": "2023-06"}  # other scripts' digits are stored in ASCII
     assert {v: DocumentIn(title="t", text="x", published=v).published for v in given} == given
 
 
