@@ -19,7 +19,7 @@ MAX_TOP_K = 20  # the one limit on passages read per question: schema, CLI and A
 def _real_date(value: str) -> str:
     """YYYY, YYYY-MM or YYYY-MM-DD naming a day that exists (no 2020-13-45), in ASCII digits.
 
-    The pattern's `\d` also matches other scripts' digits ("２０２３"): they are read as the
+    The pattern's digit class also matches other scripts' digits ("２０２３"): they are read as the
     numbers they are and written back in ASCII, so stored dates always compare as dates.
     """
     parts = [int(p) for p in value.split("-")]
