@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,11 +12,11 @@ from urllib.parse import urlparse
 import numpy as np
 
 from index.documents import Chunk, Document
+from index.feed import ChangeFeed, Changes
 from index.ids import Claim
 
 CHUNKS = "chunks"
 DOCUMENTS = "documents"
-CHANGES = "changes"
 LOOKUP_PAGE = 500  # ids or values per lookup call
 
 
@@ -81,9 +80,9 @@ class Store:
     """Chunks and their vectors in one collection, whole documents in another.
 
     The documents collection's metadata carries a `generation` that changes with every
-    write, so every process can tell cheaply when the store has changed; the changes
-    collection says which documents each write touched (the feed that keeps every
-    process's keyword index current without re-reading the store).
+    write, so every process can tell cheaply when the store has changed; the change feed
+    (`index/feed.py`) says which documents each write touched, which keeps every process's
+    derived indexes current without re-reading the store.
     """
 
     def __init__(self, data_dir: Path, chroma_url: str | None, embedder_name: str, dimension: int):
@@ -101,8 +100,8 @@ class Store:
                 "use another QA_DATA_DIR or re-ingest into an empty one"
             )
         self.documents = self.client.get_or_create_collection(DOCUMENTS, metadata={"generation": "0"})
-        self.changes = self.client.get_or_create_collection(CHANGES)
         self.max_batch = max(1, min(1000, self.client.get_max_batch_size() - 1))
+        self.feed = ChangeFeed(self.client, self.max_batch)
 
     # -- change tracking ---------------------------------------------------------------
     def generation(self) -> str:
@@ -116,21 +115,16 @@ class Store:
 
     def record_changes(self, doc_ids: list[str]) -> None:
         """Say which documents a write touched, then announce it (the order readers rely on)."""
-        at = time.time_ns() // 1000
-        for b in range(0, len(doc_ids), self.max_batch):
-            part = doc_ids[b : b + self.max_batch]
-            self.changes.add(
-                ids=[uuid.uuid4().hex for _ in part], embeddings=[[0.0]] * len(part), metadatas=[{"doc_id": d, "at": at} for d in part]
-            )
+        at = self.feed.record(doc_ids)
         self.documents.modify(metadata={"generation": uuid.uuid4().hex, "latest_change": at})
 
     def latest_change(self) -> int:
         """Stamp (µs) of the newest recorded change, 0 for none."""
         return int((self.client.get_collection(DOCUMENTS).metadata or {}).get("latest_change", 0))
 
-    def changes_since(self, at: int) -> list[tuple[str, str, int]]:
-        """(change id, document id, stamp) of every change stamped at or after `at`."""
-        return [(i, str(m["doc_id"]), int(m["at"])) for ids, metas in self._pages(self.changes, ["metadatas"], {"at": {"$gte": at}}) for i, m in zip(ids, metas)]
+    def changes_since(self, at: int) -> Changes:
+        """The changes stamped at or after `at`, and whether the feed still reaches back that far."""
+        return self.feed.since(at)
 
     # -- documents ---------------------------------------------------------------------
     def claims(self) -> dict[str, Claim]:

@@ -29,7 +29,8 @@ class SyncedIndex:
     A process learns what changed since it last looked from the store's change feed (every
     write records the documents it touched), so a write costs time in proportion to the
     write, in every process and every API replica. A missing or damaged file is rebuilt
-    from the store. Processes sharing the file sync it in one write transaction each.
+    from the store, and so is one older than the feed's horizon (a replica down longer than
+    the feed is kept). Processes sharing the file sync it in one write transaction each.
     Subclasses give the schema, how to load everything and how to redo some documents.
     """
 
@@ -128,10 +129,8 @@ class SyncedIndex:
         db.execute("BEGIN IMMEDIATE")  # one process at a time; a crash rolls back to the last sync
         try:
             row = db.execute("SELECT value FROM state WHERE key = 'watermark'").fetchone()
-            if row is None:
+            if row is None or not self._apply(db, int(row[0])):
                 self._rebuild(db)
-            else:
-                self._apply(db, int(row[0]))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -146,17 +145,22 @@ class SyncedIndex:
         db.execute("INSERT OR REPLACE INTO state(key, value) VALUES ('watermark', ?)", (watermark,))
         log.info("%s index rebuilt from the store: %d entries", self.KIND, len(self))
 
-    def _apply(self, db: sqlite3.Connection, watermark: int) -> None:
+    def _apply(self, db: sqlite3.Connection, watermark: int) -> bool:
+        """Apply the changes since the watermark; False when the feed no longer reaches back that far."""
         changes = self.store.changes_since(watermark - self.overlap_us)
+        if not changes.complete:
+            log.info("%s index is older than the change feed's horizon", self.KIND)
+            return False
         applied = {r[0] for r in db.execute("SELECT change_id FROM applied WHERE at >= ?", (watermark - self.overlap_us,))}
-        new = [(cid, doc_id, at) for cid, doc_id, at in changes if cid not in applied]
+        new = [(cid, doc_id, at) for cid, doc_id, at in changes.items if cid not in applied]
         if not new:
-            return
+            return True
         self._replace(db, list(dict.fromkeys(doc_id for _, doc_id, _ in new)))
         db.executemany("INSERT OR IGNORE INTO applied(change_id, at) VALUES (?, ?)", [(cid, at) for cid, _, at in new])
         watermark = max(watermark, max(at for _, _, at in new))
         db.execute("UPDATE state SET value = ? WHERE key = 'watermark'", (watermark,))
         db.execute("DELETE FROM applied WHERE at < ?", (watermark - self.overlap_us,))
+        return True
 
     def __len__(self) -> int:
         raise NotImplementedError

@@ -11,6 +11,7 @@ import pytest
 
 from index.documents import Document
 from index.embed import Embedder
+from index.feed import Changes
 from index.ingest import Indexer
 from index.keyword import KeywordIndex
 from index.store import Store
@@ -90,6 +91,7 @@ CRASH_SYNC = """
 import os, sys
 from pathlib import Path
 from index.embed import Embedder
+from index.feed import Changes
 from index.keyword import KeywordIndex
 from index.store import Store
 url = sys.argv[2] or None
@@ -103,6 +105,7 @@ import os, sys
 from pathlib import Path
 from index.documents import Document
 from index.embed import Embedder
+from index.feed import Changes
 from index.ingest import Indexer
 from index.store import Store
 url = sys.argv[2] or None
@@ -138,3 +141,50 @@ def test_crash_in_the_middle_of_a_sync_or_a_write(tmp_path: Path, chroma_url: st
     indexer.add([Document(id="doc-2", title="Story 2", text="The council of axolotlburg met again.\n\nNew chunks.", source="s2.txt")])
     agree(fresh, writer)
     assert found(fresh, "axolotlburg") == {"doc-2"} and found(fresh, WORDS[2]) == set()
+
+
+def test_a_replica_behind_the_pruned_feed_rebuilds(tmp_path: Path, chroma_url: str | None, embedder: Embedder) -> None:
+    writer = open_store(tmp_path, chroma_url)
+    indexer = Indexer(writer, embedder, tmp_path / "writer")
+    indexer.add([doc(0), doc(1), doc(2)])
+    replica = KeywordIndex(open_store(tmp_path, chroma_url), tmp_path / "replica")
+    agree(replica, writer)
+
+    # The replica is away while a delete and a write happen and the feed is pruned past both.
+    assert writer.delete_document("doc-0")
+    indexer.add([doc(3)])
+    writer.feed.prune(writer.latest_change())  # only the last write's record is left
+    assert [d for _, d, _ in writer.changes_since(0).items] == ["doc-3"] and not writer.changes_since(0).complete
+    agree(replica, writer)  # replaying the feed would miss both: it reads the store again
+    assert found(replica, WORDS[0]) == set() and found(replica, WORDS[3]) == {"doc-3"}
+
+    # After the rebuild it follows the feed again, write by write.
+    no_full_reads(replica.store)
+    replica.overlap_us = 0  # the cut was made a moment ago, not a week ago: no re-reading behind it
+    indexer.add([doc(4)])
+    replica.refresh()
+    assert found(replica, WORDS[4]) == {"doc-4"}
+
+
+def test_the_feed_keeps_one_record_per_write_and_prunes_past_its_retention(tmp_path: Path, embedder: Embedder) -> None:
+    store = open_store(tmp_path, None)
+    indexer = Indexer(store, embedder, tmp_path / "writer")
+    indexer.add([Document(id=f"d{n}", title=f"T {n}", text=f"Article {n} about {WORDS[n % 5]}.", source=f"{n}.txt") for n in range(30)])
+    changes = store.changes_since(store.feed.horizon())  # a week before the first write
+    assert changes.complete and sorted(d for _, d, _ in changes.items) == sorted(f"d{n}" for n in range(30))
+    records = store.feed.collection.get(where={"n": {"$gte": 1}}, include=[])["ids"]  # not counting the markers
+    assert len(records) == len({cid for cid, _, _ in changes.items}) == 1
+
+    # Past the retention period, the next write prunes what is older and marks the cut.
+    before = store.latest_change()
+    store.feed.retention_us = 0
+    store.feed.prune_every_us = 0
+    indexer.add([doc(0)])
+    assert [d for _, d, _ in store.changes_since(0).items] == ["doc-0"]
+    assert store.feed.horizon() > before and not store.changes_since(before).complete
+
+
+def test_changes_recorded_one_per_document_by_earlier_versions_are_still_read(tmp_path: Path) -> None:
+    store = open_store(tmp_path, None)
+    store.feed.collection.add(ids=["old"], embeddings=[[0.0]], metadatas=[{"doc_id": "doc-9", "at": 5}])
+    assert store.changes_since(0) == Changes([("old", "doc-9", 5)], complete=True)
