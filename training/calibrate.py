@@ -2,8 +2,11 @@
 
 Held-out training questions (never trained on) are read the way the service reads: the
 question against five passages. Answerable cases have the gold passage among four BM25
-distractors; unanswerable cases have only the distractors. A logistic fit maps the best
-span margin to P(correct), and the threshold maximises SQuAD-v2-style F1 on these cases.
+distractors. Unanswerable cases are of two kinds, half each: the hard kind has the gold
+passage with every sentence holding the answer removed (the article is on topic and
+retrieved, but doesn't say), among four distractors; the easy kind has only the distractors.
+A logistic fit maps the best span margin to P(correct), and the threshold maximises
+SQuAD-v2-style F1 on these cases.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 from index.keyword import tokenize
 from qa.normalize import best_over_golds
 from qa.read import PACKAGED_READER, Reader
+from training.negatives import removed_sentence_negatives
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 50) -> tuple[float, float]:
@@ -37,7 +41,8 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 50) -> tuple[float, 
     return float(w[0]), float(w[1])
 
 
-def build_cases(holdout: list[dict], n: int, seed: int = 0) -> list[tuple[dict, list[str], bool]]:
+def build_cases(holdout: list[dict], n: int, seed: int = 0) -> list[tuple[dict, list[str], str]]:
+    """(question, five passages or fewer, kind): kind is "answerable", "removed" (hard) or "distractors" (easy)."""
     import bm25s
 
     contexts = list(dict.fromkeys(q["context"] for q in holdout))
@@ -47,20 +52,32 @@ def build_cases(holdout: list[dict], n: int, seed: int = 0) -> list[tuple[dict, 
     sample = rng.sample(holdout, min(n, len(holdout)))
     tokens = tokenize([q["question"] for q in sample])
     found, _ = bm25.retrieve(tokens, k=min(12, len(contexts)), show_progress=False, n_threads=1)
+    docs = {q["doc_id"]: {"id": q["doc_id"], "text": q["context"]} for q in sample}
+    removed, _ = removed_sentence_negatives(docs, sample, len(sample), random.Random(seed))
+    without_answer = {ex.question: ex.context for ex in removed}
     cases = []
-    for q, row in zip(sample, found):
+    for k, (q, row) in enumerate(zip(sample, found)):
         golds = [a.lower() for a in q["answers"]]
         distractors = [contexts[int(i)] for i in row if contexts[int(i)] != q["context"] and not any(g in contexts[int(i)].lower() for g in golds)][:5]
         with_gold = distractors[:4] + [q["context"]]
         rng.shuffle(with_gold)
-        cases.append((q, with_gold, True))
-        cases.append((q, distractors, False))
+        cases.append((q, with_gold, "answerable"))
+        hard = without_answer.get(q["question"])
+        if k % 2 == 0 and hard is not None:
+            on_topic = distractors[:4] + [hard]
+            rng.shuffle(on_topic)
+            cases.append((q, on_topic, "removed"))
+        else:
+            cases.append((q, distractors, "distractors"))
     return cases
 
 
 def calibrate(reader: Reader, holdout: list[dict], n: int = 600) -> dict:
     margins, correct, f1s, answerable = [], [], [], []
-    for q, passages, has_answer in build_cases(holdout, n):
+    cases = build_cases(holdout, n)
+    hard = sum(kind == "removed" for _, _, kind in cases)
+    for q, passages, kind in cases:
+        has_answer = kind == "answerable"
         spans, _ = reader(q["question"], passages, top_spans=1)
         margin = spans[0].margin if spans else -20.0
         f1 = best_over_golds(spans[0].text, q["answers"])[1] if (spans and has_answer) else 0.0
@@ -81,7 +98,7 @@ def calibrate(reader: Reader, holdout: list[dict], n: int = 600) -> dict:
         "slope": slope,
         "intercept": intercept,
         "threshold": round(best_t, 3),
-        "fitted_on": f"{len(x)} cases ({int(ans.sum())} with the gold passage among 5, {int((~ans).sum())} with 5 distractors) from held-out training questions",
+        "fitted_on": f"{len(x)} cases ({int(ans.sum())} with the gold passage among 5, {int((~ans).sum())} without: {hard} with the gold passage's answer sentences removed, the rest 5 distractors) from held-out training questions",
         "f1_at_threshold": round(100 * best_v, 1),
     }
 

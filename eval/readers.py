@@ -1,0 +1,208 @@
+"""Two readers side by side on the same stores in one run: `python -m eval.readers --candidate PATH`.
+
+Each store is built once (the sample articles, SQuAD v2.0 dev's paragraphs, the news archive)
+and every reader answers the same questions through `Pipeline.ask`, so the difference is the
+reader's alone. It decides whether a newly trained reader replaces the shipped one (issue 14).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from eval.answering import seed_dev
+from eval.common import EVAL_DATA, RESULTS, ROOT, dataset, read_jsonl, sample
+from eval.news import NAME as NEWS
+from eval.news import documents as news_documents
+from eval.reader_bench import squad_v1_gold, squad_v2
+from eval.retrieval import build
+from qa.normalize import best_over_golds
+from qa.pipeline import SAMPLE_CORPUS, Pipeline
+from qa.read import PACKAGED_READER, Reader
+from qa.schema import AskRequest
+from qa.settings import Settings, get_settings
+
+ON_TOPIC = ROOT / "eval" / "data" / "on_topic_unanswerable.jsonl"
+
+
+def _half(qid: str) -> str:
+    """A or B by a hash of the question id: the threshold is chosen on A and reported on B."""
+    return "A" if hashlib.blake2b(qid.encode(), digest_size=1).digest()[0] % 2 == 0 else "B"
+
+
+def sample_articles(pipe: Pipeline) -> dict[str, float]:
+    """seed_dev, the on-topic questions the articles don't answer, and `ask` latency on the five articles."""
+    seed, _ = seed_dev(pipe)
+    on_topic = read_jsonl(ON_TOPIC)
+    times, rejected, wrongly = [], 0, []
+    for q in on_topic:
+        t = time.perf_counter()
+        r = pipe.ask(AskRequest(question=q["question"]))
+        times.append(1000 * (time.perf_counter() - t))
+        rejected += r.answer is None
+        if r.answer is not None:
+            wrongly.append(f"{q['id']}: {r.answer!r} ({r.score:.2f})")
+    return seed | {"on_topic_rejected": rejected, "on_topic": len(on_topic), "on_topic_answered": "; ".join(wrongly),
+                   "ask_p50_ms": statistics.median(times)}
+
+
+def squad2_open(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
+    """SQuAD v2.0 end to end: the product's threshold, and a threshold chosen on half A reported on half B."""
+    rows = []  # (half, score, has answer, F1 of the forced answer, answer under the product threshold)
+    for q in qs:
+        forced = pipe.ask(AskRequest(question=q["question"]), threshold=0.0)
+        product = pipe.ask(AskRequest(question=q["question"]))
+        has = not q["is_impossible"]
+        f1 = best_over_golds(forced.answer or "", q["answers"])[1] if has else 0.0
+        p_f1 = best_over_golds(product.answer, q["answers"])[1] if (has and product.answer is not None) else 0.0
+        rows.append((_half(q["id"]), forced.score, has, f1, product.answer is None, p_f1))
+
+    def at(part: list, t: float) -> tuple[float, float, float]:
+        has_f1 = [f if s >= t else 0.0 for _, s, h, f, _, _ in part if h]
+        no_acc = [1.0 if s < t else 0.0 for _, s, h, _, _, _ in part if not h]
+        return 100 * (sum(has_f1) + sum(no_acc)) / len(part), 100 * statistics.fmean(has_f1), 100 * statistics.fmean(no_acc)
+
+    a = [r for r in rows if r[0] == "A"]
+    b = [r for r in rows if r[0] == "B"]
+    best_t = max(sorted({round(r[1], 3) for r in a}), key=lambda t: at(a, t)[0])
+    overall, has_f1, no_acc = at(b, best_t)
+    p_has = [p for _, _, h, _, _, p in b if h]
+    p_no = [1.0 if none else 0.0 for _, _, h, _, none, _ in b if not h]
+    reliability = [(score, 1.0 if has and f1 >= 0.5 else 0.0) for _, score, has, f1, _, _ in rows]
+    return {"reliability": reliability, "questions_b": len(b), "tuned_threshold": best_t, "tuned_overall_f1": overall, "tuned_hasans_f1": has_f1, "tuned_noans": no_acc,
+            "product_overall_f1": 100 * (sum(p_has) + sum(p_no)) / len(b), "product_hasans_f1": 100 * statistics.fmean(p_has), "product_noans": 100 * statistics.fmean(p_no)}
+
+
+BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.01)
+
+
+def reliability_rows(pairs: list[tuple[float, float]]) -> list[str]:
+    """Score bins against how often the answer was right (F1 ≥ 0.5): a calibrated score matches its rate."""
+    out = []
+    for lo, hi in itertools.pairwise(BINS):
+        inside = [(s, ok) for s, ok in pairs if lo <= s < hi]
+        if inside:
+            out.append(f"| {lo:.1f}-{min(hi, 1.0):.1f} | {len(inside)} | {statistics.fmean(s for s, _ in inside):.2f} | {statistics.fmean(ok for _, ok in inside):.2f} |")
+    return out
+
+
+def news(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
+    """Forced EM/F1 on the news quiz, and what abstention does to right and wrong answers."""
+    em = f1 = kept_right = kept_wrong = cited = 0.0
+    for q in qs:
+        forced = pipe.ask(AskRequest(question=q["question"]), threshold=0.0)
+        e, f = best_over_golds(forced.answer or "", q["answers"])
+        em, f1 = em + e, f1 + f
+        cited += bool(set(q["gold_doc_ids"]) & {c.doc_id for c in forced.citations})
+        if pipe.ask(AskRequest(question=q["question"])).answer is not None:
+            kept_right, kept_wrong = kept_right + e, kept_wrong + (1 - e)
+    n = len(qs)
+    return {"em": 100 * em / n, "f1": 100 * f1 / n, "cited": 100 * cited / n, "answered_right": kept_right, "answered_wrong": kept_wrong, "questions": n}
+
+
+def use(pipes: list[Pipeline], path: Path | None) -> Reader:
+    settings = get_settings()
+    reader = Reader(path, threads=settings.threads, cache_dir=settings.cache_dir)
+    reader.warm_up()
+    for p in pipes:
+        p.reader = reader
+    return reader
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--candidate", type=Path, required=True, help="folder of the reader to compare (as `qa export-reader` writes it)")
+    parser.add_argument("--baseline", type=Path, default=PACKAGED_READER, help="default: the shipped reader")
+    parser.add_argument("--reader-sample", type=int, default=2000, help="SQuAD questions with their gold paragraph")
+    parser.add_argument("--v2-questions", type=int, default=2000, help="SQuAD v2.0 questions end to end")
+    parser.add_argument("--news-questions", type=int, default=None, help="news quiz questions (default: all)")
+    parser.add_argument("--skip-news", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS / "readers.md")
+    args = parser.parse_args(argv)
+    started = time.time()
+    work = Path(tempfile.mkdtemp(prefix="qa-readers-"))
+    try:
+        seed = Pipeline(Settings(data_dir=work / "seed", sample_corpus=False))
+        seed.warm_up()
+        seed.ingest_paths([SAMPLE_CORPUS])
+        docs2, qs2 = dataset("squad-v2.0-dev")
+        squad2, _ = build(work / "squad2", list(docs2.values()), None)
+        pipes = [seed, squad2]
+        news_qs: list[dict] = []
+        if not args.skip_news:
+            news_pipe = Pipeline(Settings(data_dir=work / "news", sample_corpus=False))
+            news_pipe.warm_up()
+            news_pipe.add_documents(news_documents(EVAL_DATA / NEWS))
+            news_qs = sample(read_jsonl(EVAL_DATA / NEWS / "questions.jsonl"), args.news_questions)
+            pipes.append(news_pipe)
+        v2_qs = sample(qs2, args.v2_questions, seed=2)
+        results: dict[str, dict[str, float]] = {}
+        for label, path in (("baseline", args.baseline), ("candidate", args.candidate)):
+            reader = use(pipes, path)
+            r: dict = {"name": f"{path.name} ({reader.calibration.threshold:.2f} threshold)"}
+            r |= {f"gold_{k}": v for k, v in squad_v1_gold(reader, args.reader_sample).items()}
+            r |= {f"v2gold_{k}": v for k, v in squad_v2(reader, args.reader_sample).items()}
+            r |= sample_articles(seed)
+            r |= {f"v2_{k}": v for k, v in squad2_open(squad2, v2_qs).items()}
+            if news_qs:
+                r |= {f"news_{k}": v for k, v in news(pipes[2], news_qs).items()}
+            results[label] = r
+            print(label, {k: v for k, v in r.items() if k != "v2_reliability"}, flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    write(results, args, (time.time() - started) / 60)
+
+
+def write(results: dict[str, dict], args: argparse.Namespace, minutes: float) -> None:
+    rows = [
+        ("reader", lambda r: r["name"]),
+        (f"SQuAD v1.1 dev, gold paragraph ({args.reader_sample} questions): EM / F1", lambda r: f"{r['gold_em']:.1f} / {r['gold_f1']:.1f}"),
+        ("SQuAD v2.0 dev, gold paragraph, margin threshold tuned on half A, half B: overall F1 (HasAns F1, NoAns)",
+         lambda r: f"{r['v2gold_overall_f1']:.1f} ({r['v2gold_hasans_f1']:.1f}, {r['v2gold_noans_acc']:.1f}%)"),
+        (f"SQuAD v2.0 end to end ({args.v2_questions} questions), half B, the product's threshold: HasAns F1, NoAns",
+         lambda r: f"{r['v2_product_hasans_f1']:.1f}, {r['v2_product_noans']:.1f}%"),
+        ("… threshold tuned on half A: HasAns F1, NoAns (threshold)",
+         lambda r: f"{r['v2_tuned_hasans_f1']:.1f}, {r['v2_tuned_noans']:.1f}% ({r['v2_tuned_threshold']:.2f})"),
+        ("seed_dev: answerable right, unanswerable rejected", lambda r: f"{r['answerable_right']} of {r['answerable']}, {r['unanswerable_rejected']} of {r['unanswerable']}"),
+        ("on-topic questions the sample articles don't answer, rejected", lambda r: f"{r['on_topic_rejected']} of {r['on_topic']}"),
+        ("`ask` p50 on the sample articles, ms", lambda r: f"{r['ask_p50_ms']:.0f}"),
+    ]
+    if "news_em" in results["baseline"]:
+        rows += [
+            (f"news ({results['baseline']['news_questions']} quiz questions), forced: EM / F1, answering article cited",
+             lambda r: f"{r['news_em']:.1f} / {r['news_f1']:.1f}, {r['news_cited']:.0f}%"),
+            ("news with abstention: answered right, answered wrong", lambda r: f"{r['news_answered_right']:.0f}, {r['news_answered_wrong']:.0f}"),
+        ]
+    base, cand = results["baseline"], results["candidate"]
+    lines = [
+        "# Readers side by side (issue 14)",
+        "",
+        (f"Made by `python -m eval.readers --candidate {args.candidate}` on {time.strftime('%Y-%m-%d %H:%M')} UTC in {minutes:.0f} minutes: "
+         "the same stores and questions for both readers, each with its own calibration."),
+        "",
+        "| measure | baseline | candidate |",
+        "|---|---|---|",
+        *(f"| {label} | {f(base)} | {f(cand)} |" for label, f in rows),
+        "",
+        ("Reliability of the score on held-out questions (SQuAD v2.0 end to end, both halves, the forced answer's score; "
+         "right means F1 ≥ 0.5, and any answer to an unanswerable question is wrong):"),
+        "",
+        *(line for label in ("baseline", "candidate") for line in (
+            f"{label}:", "", "| score | answers | mean score | right |", "|---|---|---|---|", *reliability_rows(results[label]["v2_reliability"]), "")),
+        "On-topic questions answered anyway:",
+        f"- baseline: {base['on_topic_answered'] or 'none'}",
+        f"- candidate: {cand['on_topic_answered'] or 'none'}",
+        "",
+    ]
+    args.out.write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
