@@ -135,18 +135,38 @@ def _cite_mentions(groups: dict[str, _Group], passages: list[Passage], mentions:
             _cite(group, doc, passage, passage.start + m.start, passage.start + m.end, m.margin, calibration)
 
 
+def _part_of_a_name(longer: str, shorter_key: str) -> bool:
+    """Whether a one-word reading drops the rest of its name: words all capitalised ("Kevin" of "Kevin McCarthy").
+
+    Only a single word: "Sergey Shoigu" is still preferred to "Russian Defense Minister Sergey
+    Shoigu", whose dropped words are capitalised too, but are a title, not a name.
+    """
+    kept = shorter_key.split()
+    if len(kept) != 1:
+        return False
+    words = [(w, normalize_answer(w)) for w in longer.split()]
+    words = [(w, n) for w, n in words if n]
+    for i in range(len(words) - len(kept) + 1):
+        if [n for _, n in words[i : i + len(kept)]] == kept:
+            dropped = words[:i] + words[i + len(kept) :]
+            return bool(dropped) and all(w[0].isupper() for w, _ in dropped)
+    return False
+
+
 def _prefer(ranked: list[_Group], threshold: float, calibration: Calibration) -> _Group:
     """The best answer, or a shorter reading inside it the articles agree on as much.
 
     "September" in "Last year in the month of September" is preferred when the reader scores
     it almost as high and at least as many articles give it: the extra words add nothing the
-    articles agree on. The shorter reading must clear the threshold itself, or the answer
-    would be given with no citation at or above it.
+    articles agree on. A name is kept whole ("Kevin McCarthy", not "McCarthy"): its other
+    words say who. The shorter reading must clear the threshold itself, or the answer would
+    be given with no citation at or above it.
     """
     best = ranked[0]
     nested = [
         g for g in ranked[1:]
         if f" {g.key} " in f" {best.key} "
+        and not _part_of_a_name(best.text, g.key)
         and best.margin - g.margin <= NESTED_MARGIN
         and len(g.article_margin) >= len(best.article_margin)
         and calibration(g.margin) >= threshold

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import math
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.spans import decode_window
+from qa.spans import PARAGRAPH_BREAK, decode_window
 from qa.windows import MAX_LEN, MAX_QUESTION_TOKENS, STRIDE, TRUNCATION, fit_question, question_limit
 
 PACKAGED_READER = Path(__file__).parent / "models" / "reader"
@@ -246,12 +247,16 @@ class Reader:
         spans: dict[tuple[int, int, int], Span] = {}
         best_margin = [-math.inf] * len(passages)
         windows: list[_Window] = []
+        breaks = [[m.end() for m in PARAGRAPH_BREAK.finditer(text)] for text in passages]
         for w, (p, enc) in enumerate(zip(owners, encodings)):
             seq = enc.sequence_ids
             ctx = np.array([s == 1 for s in seq] + [False] * (starts.shape[1] - len(seq)))
             offsets = enc.offsets
             windows.append(_Window(p, offsets, np.flatnonzero(ctx[: len(offsets)]).tolist(), starts[w], ends[w]))
-            found, _ = decode_window(starts[w], ends[w], ctx, max_answer_tokens=self.max_answer_tokens, top_spans=top_spans)
+            paragraphs = np.zeros(starts.shape[1], dtype=np.int64)
+            if breaks[p]:
+                paragraphs[: len(offsets)] = [bisect.bisect_right(breaks[p], a) for a, _ in offsets]
+            found, _ = decode_window(starts[w], ends[w], ctx, max_answer_tokens=self.max_answer_tokens, top_spans=top_spans, paragraphs=paragraphs)
             for sp in found:
                 a, b = offsets[sp.start_token][0], offsets[sp.end_token][1]
                 text = passages[p][a:b]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
+
+# A blank line ends a paragraph (a single newline may only wrap a line of plain text).
+PARAGRAPH_BREAK = re.compile(r"\n[ \t\r]*\n")
 
 
 @dataclass(frozen=True)
@@ -24,10 +28,13 @@ def decode_window(
     max_answer_tokens: int = 30,
     n_best: int = 20,
     top_spans: int = 5,
+    paragraphs: np.ndarray | None = None,
 ) -> tuple[list[WindowSpan], float]:
     """Best spans inside the context tokens of one window and the window's null score.
 
-    Returns the top spans by margin over the null ([CLS]) score, and that null score.
+    Returns the top spans by margin over the null ([CLS]) score, and that null score. With
+    `paragraphs` (each token's paragraph number), a span never runs from one paragraph into
+    the next: words across a blank line are a list or a headline and its story, not an answer.
     """
     null = float(start_logits[0] + end_logits[0])
     s = np.where(context_mask, start_logits, -np.inf)
@@ -40,7 +47,7 @@ def decode_window(
     cands: list[WindowSpan] = []
     for i in starts:
         for j in ends:
-            if j < i or j - i + 1 > max_answer_tokens:
+            if j < i or j - i + 1 > max_answer_tokens or (paragraphs is not None and paragraphs[i] != paragraphs[j]):
                 continue
             cands.append(WindowSpan(int(i), int(j), float(s[i] + e[j]) - null))
     cands.sort(key=lambda c: c.margin, reverse=True)

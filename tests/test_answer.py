@@ -245,3 +245,31 @@ def test_an_alternative_must_answer_the_same_question(tmp_path) -> None:
     r = pipe.ask(AskRequest(question="Who opened the Zorbulon bridge?"))
     shown = {r.answer, *(a.answer for a in r.alternatives)}
     assert any("Vasquez" in a for a in shown) and any("Ilse Brandt" in a for a in shown), shown
+
+
+def test_a_name_is_kept_whole_but_a_title_may_go() -> None:
+    """ "McCarthy" alone does not replace "Kevin McCarthy"; "Sergey Shoigu" still replaces the title before it."""
+    texts = {"a": "The speaker, Kevin McCarthy, lost the vote.", "b": "McCarthy said he would not run again."}
+    k = texts["a"].index("Kevin")
+    picks = [("a", 0, len(texts["a"]), k, k + 14, 5.0), ("a", 0, len(texts["a"]), k + 6, k + 14, 4.5), ("b", 0, len(texts["b"]), 0, 8, 4.4)]
+    docs, passages, spans = _setup(texts, picks)
+    assert assemble("Who lost the vote?", passages, spans, docs, CAL).answer == "Kevin McCarthy"
+
+    texts = {"a": "Talks were led by Russian Defense Minister Sergey Shoigu in Moscow.", "b": "Sergey Shoigu flew home."}
+    s, title = texts["a"].index("Sergey"), texts["a"].index("Russian")
+    picks = [("a", 0, len(texts["a"]), title, s + 13, 5.0), ("a", 0, len(texts["a"]), s, s + 13, 4.5), ("b", 0, len(texts["b"]), 0, 13, 4.4)]
+    docs, passages, spans = _setup(texts, picks)
+    assert assemble("Who led the talks?", passages, spans, docs, CAL).answer == "Sergey Shoigu"
+
+
+def test_an_answer_never_runs_across_a_blank_line() -> None:
+    """A list or a headline above its story is not one answer (real reader)."""
+    from qa.read import Reader
+
+    reader = Reader()
+    passage = "Vehicles sent to Ukraine\n\nLand Rover Defenders\n\nBlack cabs\n \nBendy buses have been sent to Ukraine by volunteers."
+    spans = reader.read("Which British vehicles are being used in Ukraine's war effort?", [passage], top_spans=20).spans
+    assert spans and all("\n\n" not in s.text.replace(" ", "") for s in spans)
+    # A single newline only wraps a line: an answer may still run across it.
+    spans = reader.read("Who briefed the delegation?", ["The delegation was briefed by Lt. Gen. Nazir\nAhmed Butt on Monday."], top_spans=20).spans
+    assert any("\n" in s.text for s in spans)
