@@ -21,7 +21,7 @@ from eval.common import EVAL_DATA, RESULTS, ROOT, dataset, read_jsonl, sample
 from eval.news import NAME as NEWS
 from eval.news import documents as news_documents
 from eval.reader_bench import squad_v1_gold, squad_v2
-from eval.retrieval import build
+from eval.retrieval import as_document
 from qa.normalize import best_over_golds
 from qa.pipeline import SAMPLE_CORPUS, Pipeline
 from qa.read import PACKAGED_READER, Reader
@@ -106,6 +106,15 @@ def news(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
     return {"em": 100 * em / n, "f1": 100 * f1 / n, "cited": 100 * cited / n, "answered_right": kept_right, "answered_wrong": kept_wrong, "questions": n}
 
 
+def store(folder: Path, fill) -> Pipeline:
+    """A pipeline over the store in `folder`, filled the first time (kept stores are reused as they are)."""
+    pipe = Pipeline(Settings(data_dir=folder, sample_corpus=False))
+    pipe.warm_up()
+    if pipe.store.count()[0] == 0:
+        fill(pipe)
+    return pipe
+
+
 def use(pipes: list[Pipeline], path: Path | None) -> Reader:
     settings = get_settings()
     reader = Reader(path, threads=settings.threads, cache_dir=settings.cache_dir)
@@ -117,35 +126,31 @@ def use(pipes: list[Pipeline], path: Path | None) -> Reader:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--candidate", type=Path, required=True, help="folder of the reader to compare (as `qa export-reader` writes it)")
+    parser.add_argument("--candidate", type=Path, nargs="+", required=True, help="folders of the readers to compare (as `qa export-reader` writes them)")
     parser.add_argument("--baseline", type=Path, default=PACKAGED_READER, help="default: the shipped reader")
     parser.add_argument("--reader-sample", type=int, default=2000, help="SQuAD questions with their gold paragraph")
     parser.add_argument("--v2-questions", type=int, default=2000, help="SQuAD v2.0 questions end to end")
     parser.add_argument("--news-questions", type=int, default=None, help="news quiz questions (default: all)")
     parser.add_argument("--skip-news", action="store_true")
+    parser.add_argument("--stores", type=Path, default=None, help="build the stores here and reuse them on the next run (default: a temporary folder)")
     parser.add_argument("--out", type=Path, default=RESULTS / "readers.md")
     args = parser.parse_args(argv)
     started = time.time()
-    work = Path(tempfile.mkdtemp(prefix="qa-readers-"))
+    work = args.stores or Path(tempfile.mkdtemp(prefix="qa-readers-"))
     try:
-        seed = Pipeline(Settings(data_dir=work / "seed", sample_corpus=False))
-        seed.warm_up()
-        seed.ingest_paths([SAMPLE_CORPUS])
+        seed = store(work / "seed", lambda p: p.ingest_paths([SAMPLE_CORPUS]))
         docs2, qs2 = dataset("squad-v2.0-dev")
-        squad2, _ = build(work / "squad2", list(docs2.values()), None)
+        squad2 = store(work / "squad2", lambda p: p.add_documents([as_document(d, title_line=False) for d in docs2.values()]))
         pipes = [seed, squad2]
         news_qs: list[dict] = []
         if not args.skip_news:
-            news_pipe = Pipeline(Settings(data_dir=work / "news", sample_corpus=False))
-            news_pipe.warm_up()
-            news_pipe.add_documents(news_documents(EVAL_DATA / NEWS))
+            pipes.append(store(work / "news", lambda p: p.add_documents(news_documents(EVAL_DATA / NEWS))))
             news_qs = sample(read_jsonl(EVAL_DATA / NEWS / "questions.jsonl"), args.news_questions)
-            pipes.append(news_pipe)
         v2_qs = sample(qs2, args.v2_questions, seed=2)
         results: dict[str, dict[str, float]] = {}
-        for label, path in (("baseline", args.baseline), ("candidate", args.candidate)):
+        for label, path in [("baseline", args.baseline), *((f"candidate {k + 1}", c) for k, c in enumerate(args.candidate))]:
             reader = use(pipes, path)
-            r: dict = {"name": f"{path.name} ({reader.calibration.threshold:.2f} threshold)"}
+            r: dict = {"name": f"`{path}` (threshold {reader.calibration.threshold:.2f})"}
             r |= {f"gold_{k}": v for k, v in squad_v1_gold(reader, args.reader_sample).items()}
             r |= {f"v2gold_{k}": v for k, v in squad_v2(reader, args.reader_sample).items()}
             r |= sample_articles(seed)
@@ -155,7 +160,8 @@ def main(argv: list[str] | None = None) -> None:
             results[label] = r
             print(label, {k: v for k, v in r.items() if k != "v2_reliability"}, flush=True)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.stores is None:
+            shutil.rmtree(work, ignore_errors=True)
     write(results, args, (time.time() - started) / 60)
 
 
@@ -175,29 +181,28 @@ def write(results: dict[str, dict], args: argparse.Namespace, minutes: float) ->
     ]
     if "news_em" in results["baseline"]:
         rows += [
-            (f"news ({results['baseline']['news_questions']} quiz questions), forced: EM / F1, answering article cited",
+            (f"news ({results['baseline']['news_questions']:.0f} quiz questions), forced: EM / F1, answering article cited",
              lambda r: f"{r['news_em']:.1f} / {r['news_f1']:.1f}, {r['news_cited']:.0f}%"),
             ("news with abstention: answered right, answered wrong", lambda r: f"{r['news_answered_right']:.0f}, {r['news_answered_wrong']:.0f}"),
         ]
-    base, cand = results["baseline"], results["candidate"]
+    labels = list(results)
     lines = [
         "# Readers side by side (issue 14)",
         "",
-        (f"Made by `python -m eval.readers --candidate {args.candidate}` on {time.strftime('%Y-%m-%d %H:%M')} UTC in {minutes:.0f} minutes: "
-         "the same stores and questions for both readers, each with its own calibration."),
+        (f"Made by `python -m eval.readers --candidate {' '.join(map(str, args.candidate))}` on {time.strftime('%Y-%m-%d %H:%M')} UTC in {minutes:.0f} minutes: "
+         "the same stores and questions for every reader, each with its own calibration."),
         "",
-        "| measure | baseline | candidate |",
-        "|---|---|---|",
-        *(f"| {label} | {f(base)} | {f(cand)} |" for label, f in rows),
+        "| measure | " + " | ".join(labels) + " |",
+        "|---|" + "---|" * len(labels),
+        *(f"| {label} | " + " | ".join(f(results[k]) for k in labels) + " |" for label, f in rows),
         "",
         ("Reliability of the score on held-out questions (SQuAD v2.0 end to end, both halves, the forced answer's score; "
          "right means F1 ≥ 0.5, and any answer to an unanswerable question is wrong):"),
         "",
-        *(line for label in ("baseline", "candidate") for line in (
+        *(line for label in labels for line in (
             f"{label}:", "", "| score | answers | mean score | right |", "|---|---|---|---|", *reliability_rows(results[label]["v2_reliability"]), "")),
         "On-topic questions answered anyway:",
-        f"- baseline: {base['on_topic_answered'] or 'none'}",
-        f"- candidate: {cand['on_topic_answered'] or 'none'}",
+        *(f"- {k}: {results[k]['on_topic_answered'] or 'none'}" for k in labels),
         "",
     ]
     args.out.write_text("\n".join(lines), encoding="utf-8")

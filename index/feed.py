@@ -18,10 +18,14 @@ _MARK = "horizon"  # a marker record: changes stamped before its `at` may be gon
 
 @dataclass(frozen=True)
 class Changes:
-    """(record id, document id, stamp) of the changes read, and whether nothing before them was pruned."""
+    """(record id, document id, stamp) of the changes read, and the feed's horizon: before it, changes may be gone."""
 
     items: list[tuple[str, str, int]]
-    complete: bool
+    horizon: int
+
+    def reach_back_to(self, at: int) -> bool:
+        """Whether every change stamped at or after `at` is still in the feed."""
+        return self.horizon <= at
 
 
 def _now_us() -> int:
@@ -35,7 +39,7 @@ class ChangeFeed:
     leaves a few hundred records, not 64,000 (Chroma keeps a collection's metadata in memory
     once it is filtered, so the feed's record count is memory in every process). Pruning
     first leaves a marker at its cutoff, then deletes what is older; a reader that needs
-    changes from before the newest marker is told its read is not complete, and rebuilds.
+    changes from before the newest marker learns it from the horizon, and rebuilds.
     """
 
     def __init__(self, client, max_batch: int):
@@ -58,7 +62,7 @@ class ChangeFeed:
         return at
 
     def since(self, at: int) -> Changes:
-        """Every change stamped at or after `at`, and whether the feed still reaches back that far."""
+        """Every change stamped at or after `at`, and the feed's horizon."""
         items: list[tuple[str, str, int]] = []
         offset = 0
         while True:
@@ -73,7 +77,7 @@ class ChangeFeed:
                 items += [(cid, d, int(meta["at"])) for d in names]
             offset += len(got["ids"])
         # Read after the changes: a prune that ran meanwhile left its marker before deleting.
-        return Changes(items, complete=self.horizon() <= at)
+        return Changes(items, self.horizon())
 
     def horizon(self) -> int:
         """Changes stamped before this may have been pruned (0: none ever were)."""

@@ -123,7 +123,7 @@ class Store:
         return int((self.client.get_collection(DOCUMENTS).metadata or {}).get("latest_change", 0))
 
     def changes_since(self, at: int) -> Changes:
-        """The changes stamped at or after `at`, and whether the feed still reaches back that far."""
+        """The changes stamped at or after `at`, and the horizon before which the feed was pruned."""
         return self.feed.since(at)
 
     # -- documents ---------------------------------------------------------------------

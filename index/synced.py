@@ -138,7 +138,8 @@ class SyncedIndex:
 
     def _rebuild(self, db: sqlite3.Connection) -> None:
         # Taken before reading: changes that land while the store is read are applied again next time.
-        watermark = self.store.latest_change()
+        # Never behind the feed's horizon: the store read is newer than anything pruned.
+        watermark = max(self.store.latest_change(), self.store.feed.horizon())
         self._clear(db)
         db.execute("DELETE FROM applied")
         self._load_all(db)
@@ -148,7 +149,8 @@ class SyncedIndex:
     def _apply(self, db: sqlite3.Connection, watermark: int) -> bool:
         """Apply the changes since the watermark; False when the feed no longer reaches back that far."""
         changes = self.store.changes_since(watermark - self.overlap_us)
-        if not changes.complete:
+        # The overlap re-reads late arrivals; the feed must reach back to the watermark itself.
+        if not changes.reach_back_to(watermark):
             log.info("%s index is older than the change feed's horizon", self.KIND)
             return False
         applied = {r[0] for r in db.execute("SELECT change_id FROM applied WHERE at >= ?", (watermark - self.overlap_us,))}

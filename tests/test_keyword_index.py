@@ -154,13 +154,13 @@ def test_a_replica_behind_the_pruned_feed_rebuilds(tmp_path: Path, chroma_url: s
     assert writer.delete_document("doc-0")
     indexer.add([doc(3)])
     writer.feed.prune(writer.latest_change())  # only the last write's record is left
-    assert [d for _, d, _ in writer.changes_since(0).items] == ["doc-3"] and not writer.changes_since(0).complete
+    assert [d for _, d, _ in writer.changes_since(0).items] == ["doc-3"] and not writer.changes_since(0).reach_back_to(0)
     agree(replica, writer)  # replaying the feed would miss both: it reads the store again
     assert found(replica, WORDS[0]) == set() and found(replica, WORDS[3]) == {"doc-3"}
 
-    # After the rebuild it follows the feed again, write by write.
+    # After the rebuild it follows the feed again, write by write (the cut was made a moment
+    # ago, not a week ago, so this checks the watermark is not left behind it).
     no_full_reads(replica.store)
-    replica.overlap_us = 0  # the cut was made a moment ago, not a week ago: no re-reading behind it
     indexer.add([doc(4)])
     replica.refresh()
     assert found(replica, WORDS[4]) == {"doc-4"}
@@ -171,7 +171,7 @@ def test_the_feed_keeps_one_record_per_write_and_prunes_past_its_retention(tmp_p
     indexer = Indexer(store, embedder, tmp_path / "writer")
     indexer.add([Document(id=f"d{n}", title=f"T {n}", text=f"Article {n} about {WORDS[n % 5]}.", source=f"{n}.txt") for n in range(30)])
     changes = store.changes_since(store.feed.horizon())  # a week before the first write
-    assert changes.complete and sorted(d for _, d, _ in changes.items) == sorted(f"d{n}" for n in range(30))
+    assert changes.reach_back_to(store.feed.horizon()) and sorted(d for _, d, _ in changes.items) == sorted(f"d{n}" for n in range(30))
     records = store.feed.collection.get(where={"n": {"$gte": 1}}, include=[])["ids"]  # not counting the markers
     assert len(records) == len({cid for cid, _, _ in changes.items}) == 1
 
@@ -181,10 +181,10 @@ def test_the_feed_keeps_one_record_per_write_and_prunes_past_its_retention(tmp_p
     store.feed.prune_every_us = 0
     indexer.add([doc(0)])
     assert [d for _, d, _ in store.changes_since(0).items] == ["doc-0"]
-    assert store.feed.horizon() > before and not store.changes_since(before).complete
+    assert store.feed.horizon() > before and not store.changes_since(before).reach_back_to(before)
 
 
 def test_changes_recorded_one_per_document_by_earlier_versions_are_still_read(tmp_path: Path) -> None:
     store = open_store(tmp_path, None)
     store.feed.collection.add(ids=["old"], embeddings=[[0.0]], metadatas=[{"doc_id": "doc-9", "at": 5}])
-    assert store.changes_since(0) == Changes([("old", "doc-9", 5)], complete=True)
+    assert store.changes_since(0) == Changes([("old", "doc-9", 5)], horizon=0)
