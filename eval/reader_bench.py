@@ -24,6 +24,31 @@ def squad_v1_gold(reader: Reader, n: int | None, quick: bool = False) -> dict[st
     return {"questions": len(qs), "em": 100 * em / len(qs), "f1": 100 * f1 / len(qs)}
 
 
+def halves(rows: list, seed: int = 1) -> tuple[list, list]:
+    """A seeded split in two: a threshold is chosen on the first half and reported on the second."""
+    idx = list(range(len(rows)))
+    random.Random(seed).shuffle(idx)
+    return [rows[i] for i in idx[: len(idx) // 2]], [rows[i] for i in idx[len(idx) // 2 :]]
+
+
+def abstention(rows: list[tuple[float, bool, float]], t: float) -> tuple[float, float, float]:
+    """Overall F1, HasAns F1 and NoAns accuracy when answers scoring below `t` become "not found".
+
+    Each row: (score or margin of the best answer, whether the question has an answer, that answer's F1).
+    """
+    has_f1 = [f if m >= t else 0.0 for m, h, f in rows if h]
+    no_acc = [1.0 if m < t else 0.0 for m, h, _ in rows if not h]
+    overall = (sum(has_f1) + sum(no_acc)) / len(rows)
+    return 100 * overall, 100 * np.mean(has_f1) if has_f1 else 0.0, 100 * np.mean(no_acc) if no_acc else 0.0
+
+
+def tuned_on_first(tune: list, report: list, decimals: int = 2) -> tuple[float, tuple[float, float, float]]:
+    """The threshold with the best overall F1 on `tune`, and `abstention` on `report` at it."""
+    candidates = sorted({round(m, decimals) for m, _, _ in tune}) or [0.0]
+    best = max(candidates, key=lambda t: abstention(tune, t)[0])
+    return best, abstention(report, best)
+
+
 def squad_v2(reader: Reader, n: int | None, quick: bool = False) -> dict[str, float]:
     """Threshold on the span margin tuned on one half (seeded split), reported on the other."""
     docs, qs = dataset("squad-v2.0-dev", quick)
@@ -35,21 +60,10 @@ def squad_v2(reader: Reader, n: int | None, quick: bool = False) -> dict[str, fl
         has = not q["is_impossible"]
         f1 = best_over_golds(text, q["answers"])[1] if has else 0.0
         rows.append((margin, has, f1))
-    idx = list(range(len(rows)))
-    random.Random(1).shuffle(idx)
-    tune, report = [rows[i] for i in idx[: len(idx) // 2]], [rows[i] for i in idx[len(idx) // 2 :]]
-
-    def scores(part, t):
-        has_f1 = [f if m >= t else 0.0 for m, h, f in part if h]
-        no_acc = [1.0 if m < t else 0.0 for m, h, f in part if not h]
-        overall = (sum(has_f1) + sum(no_acc)) / len(part)
-        return 100 * overall, 100 * np.mean(has_f1) if has_f1 else 0.0, 100 * np.mean(no_acc) if no_acc else 0.0
-
-    candidates = sorted({round(m, 2) for m, _, _ in tune}) or [0.0]
-    best_t = max(candidates, key=lambda t: scores(tune, t)[0])
-    overall, has_f1, no_acc = scores(report, best_t)
+    tune, report = halves(rows)
+    best_t, (overall, has_f1, no_acc) = tuned_on_first(tune, report)
     product_t = _product_margin_threshold(reader)
-    p_overall, p_has, p_no = scores(report, product_t)
+    p_overall, p_has, p_no = abstention(report, product_t)
     return {
         "questions": len(report),
         "threshold_margin": best_t,

@@ -8,7 +8,6 @@ reader's alone. It decides whether a newly trained reader replaces the shipped o
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import shutil
 import statistics
@@ -20,7 +19,7 @@ from eval.answering import seed_dev
 from eval.common import EVAL_DATA, RESULTS, ROOT, dataset, read_jsonl, sample
 from eval.news import NAME as NEWS
 from eval.news import documents as news_documents
-from eval.reader_bench import squad_v1_gold, squad_v2
+from eval.reader_bench import halves, squad_v1_gold, squad_v2, tuned_on_first
 from eval.retrieval import as_document
 from qa.normalize import best_over_golds
 from qa.pipeline import SAMPLE_CORPUS, Pipeline
@@ -29,11 +28,6 @@ from qa.schema import AskRequest
 from qa.settings import Settings, get_settings
 
 ON_TOPIC = ROOT / "eval" / "data" / "on_topic_unanswerable.jsonl"
-
-
-def _half(qid: str) -> str:
-    """A or B by a hash of the question id: the threshold is chosen on A and reported on B."""
-    return "A" if hashlib.blake2b(qid.encode(), digest_size=1).digest()[0] % 2 == 0 else "B"
 
 
 def sample_articles(pipe: Pipeline) -> dict[str, float]:
@@ -53,28 +47,20 @@ def sample_articles(pipe: Pipeline) -> dict[str, float]:
 
 
 def squad2_open(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
-    """SQuAD v2.0 end to end: the product's threshold, and a threshold chosen on half A reported on half B."""
-    rows = []  # (half, score, has answer, F1 of the forced answer, answer under the product threshold)
+    """SQuAD v2.0 end to end: the product's threshold, and a threshold chosen on one half (`halves`) reported on the other."""
+    rows = []  # (score, has answer, F1 of the forced answer, "not found" under the product threshold, its answer's F1)
     for q in qs:
         forced = pipe.ask(AskRequest(question=q["question"]), threshold=0.0)
         product = pipe.ask(AskRequest(question=q["question"]))
         has = not q["is_impossible"]
         f1 = best_over_golds(forced.answer or "", q["answers"])[1] if has else 0.0
         p_f1 = best_over_golds(product.answer, q["answers"])[1] if (has and product.answer is not None) else 0.0
-        rows.append((_half(q["id"]), forced.score, has, f1, product.answer is None, p_f1))
-
-    def at(part: list, t: float) -> tuple[float, float, float]:
-        has_f1 = [f if s >= t else 0.0 for _, s, h, f, _, _ in part if h]
-        no_acc = [1.0 if s < t else 0.0 for _, s, h, _, _, _ in part if not h]
-        return 100 * (sum(has_f1) + sum(no_acc)) / len(part), 100 * statistics.fmean(has_f1), 100 * statistics.fmean(no_acc)
-
-    a = [r for r in rows if r[0] == "A"]
-    b = [r for r in rows if r[0] == "B"]
-    best_t = max(sorted({round(r[1], 3) for r in a}), key=lambda t: at(a, t)[0])
-    overall, has_f1, no_acc = at(b, best_t)
-    p_has = [p for _, _, h, _, _, p in b if h]
-    p_no = [1.0 if none else 0.0 for _, _, h, _, none, _ in b if not h]
-    reliability = [(score, 1.0 if has and f1 >= 0.5 else 0.0) for _, score, has, f1, _, _ in rows]
+        rows.append((forced.score, has, f1, product.answer is None, p_f1))
+    a, b = halves(rows)
+    best_t, (overall, has_f1, no_acc) = tuned_on_first([r[:3] for r in a], [r[:3] for r in b], decimals=3)
+    p_has = [p for _, h, _, _, p in b if h]
+    p_no = [1.0 if none else 0.0 for _, h, _, none, _ in b if not h]
+    reliability = [(score, 1.0 if has and f1 >= 0.5 else 0.0) for score, has, f1, _, _ in rows]
     return {"reliability": reliability, "questions_b": len(b), "tuned_threshold": best_t, "tuned_overall_f1": overall, "tuned_hasans_f1": has_f1, "tuned_noans": no_acc,
             "product_overall_f1": 100 * (sum(p_has) + sum(p_no)) / len(b), "product_hasans_f1": 100 * statistics.fmean(p_has), "product_noans": 100 * statistics.fmean(p_no)}
 

@@ -7,6 +7,8 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from index.paging import pages
+
 CHANGES = "changes"
 # How long a change stays readable. A process whose derived indexes are older than this
 # (a replica down for a week) rebuilds them from the store instead of replaying the feed.
@@ -64,18 +66,13 @@ class ChangeFeed:
     def since(self, at: int) -> Changes:
         """Every change stamped at or after `at`, and the feed's horizon."""
         items: list[tuple[str, str, int]] = []
-        offset = 0
-        while True:
-            got = self.collection.get(where={"at": {"$gte": at}}, include=["documents", "metadatas"], limit=2000, offset=offset)
-            if not got["ids"]:
-                break
+        for got in pages(self.collection, ["documents", "metadatas"], {"at": {"$gte": at}}):
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
                 if meta.get(_MARK):
                     continue
                 # Stores written before records held their documents name one per record.
                 names = [str(meta["doc_id"])] if "doc_id" in meta else json.loads(text or "[]")
                 items += [(cid, d, int(meta["at"])) for d in names]
-            offset += len(got["ids"])
         # Read after the changes: a prune that ran meanwhile left its marker before deleting.
         return Changes(items, self.horizon())
 

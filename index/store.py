@@ -12,8 +12,9 @@ from urllib.parse import urlparse
 import numpy as np
 
 from index.documents import Chunk, Document
-from index.feed import ChangeFeed, Changes
+from index.feed import ChangeFeed
 from index.ids import Claim
+from index.paging import pages
 
 CHUNKS = "chunks"
 DOCUMENTS = "documents"
@@ -121,10 +122,6 @@ class Store:
     def latest_change(self) -> int:
         """Stamp (µs) of the newest recorded change, 0 for none."""
         return int((self.client.get_collection(DOCUMENTS).metadata or {}).get("latest_change", 0))
-
-    def changes_since(self, at: int) -> Changes:
-        """The changes stamped at or after `at`, and the horizon before which the feed was pruned."""
-        return self.feed.since(at)
 
     # -- documents ---------------------------------------------------------------------
     def claims(self) -> dict[str, Claim]:
@@ -259,17 +256,9 @@ class Store:
         got = self.chunks.get(ids=ids, include=["documents", "metadatas"])
         return {i: (t, m) for i, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
 
-    def _pages(self, col, include: list[str], where: dict | None = None, page: int = 2000):
-        offset = 0
-        while True:
-            got = col.get(include=include, where=where, limit=page, offset=offset)
-            if not got["ids"]:
-                return
-            if include == ["metadatas"]:
-                yield got["ids"], got["metadatas"]
-            else:
-                yield got["ids"], got["documents"], got["metadatas"]
-            offset += len(got["ids"])
+    def _pages(self, col, include: list[str], where: dict | None = None):
+        for got in pages(col, include, where):
+            yield (got["ids"], got["metadatas"]) if include == ["metadatas"] else (got["ids"], got["documents"], got["metadatas"])
 
 
 def _claim(meta: dict) -> Claim:

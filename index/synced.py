@@ -148,7 +148,7 @@ class SyncedIndex:
 
     def _apply(self, db: sqlite3.Connection, watermark: int) -> bool:
         """Apply the changes since the watermark; False when the feed no longer reaches back that far."""
-        changes = self.store.changes_since(watermark - self.overlap_us)
+        changes = self.store.feed.since(watermark - self.overlap_us)
         # The overlap re-reads late arrivals; the feed must reach back to the watermark itself.
         if not changes.reach_back_to(watermark):
             log.info("%s index is older than the change feed's horizon", self.KIND)

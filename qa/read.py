@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import json
 import logging
 import math
@@ -253,9 +252,10 @@ class Reader:
             ctx = np.array([s == 1 for s in seq] + [False] * (starts.shape[1] - len(seq)))
             offsets = enc.offsets
             windows.append(_Window(p, offsets, np.flatnonzero(ctx[: len(offsets)]).tolist(), starts[w], ends[w]))
-            paragraphs = np.zeros(starts.shape[1], dtype=np.int64)
-            if breaks[p]:
-                paragraphs[: len(offsets)] = [bisect.bisect_right(breaks[p], a) for a, _ in offsets]
+            paragraphs = None
+            if breaks[p]:  # each token's paragraph: how many breaks end before it starts
+                paragraphs = np.zeros(starts.shape[1], dtype=np.int64)
+                paragraphs[: len(offsets)] = np.searchsorted(breaks[p], [a for a, _ in offsets], side="right")
             found, _ = decode_window(starts[w], ends[w], ctx, max_answer_tokens=self.max_answer_tokens, top_spans=top_spans, paragraphs=paragraphs)
             for sp in found:
                 a, b = offsets[sp.start_token][0], offsets[sp.end_token][1]

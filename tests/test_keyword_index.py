@@ -154,7 +154,7 @@ def test_a_replica_behind_the_pruned_feed_rebuilds(tmp_path: Path, chroma_url: s
     assert writer.delete_document("doc-0")
     indexer.add([doc(3)])
     writer.feed.prune(writer.latest_change())  # only the last write's record is left
-    assert [d for _, d, _ in writer.changes_since(0).items] == ["doc-3"] and not writer.changes_since(0).reach_back_to(0)
+    assert [d for _, d, _ in writer.feed.since(0).items] == ["doc-3"] and not writer.feed.since(0).reach_back_to(0)
     agree(replica, writer)  # replaying the feed would miss both: it reads the store again
     assert found(replica, WORDS[0]) == set() and found(replica, WORDS[3]) == {"doc-3"}
 
@@ -170,7 +170,7 @@ def test_the_feed_keeps_one_record_per_write_and_prunes_past_its_retention(tmp_p
     store = open_store(tmp_path, None)
     indexer = Indexer(store, embedder, tmp_path / "writer")
     indexer.add([Document(id=f"d{n}", title=f"T {n}", text=f"Article {n} about {WORDS[n % 5]}.", source=f"{n}.txt") for n in range(30)])
-    changes = store.changes_since(store.feed.horizon())  # a week before the first write
+    changes = store.feed.since(store.feed.horizon())  # a week before the first write
     assert changes.reach_back_to(store.feed.horizon()) and sorted(d for _, d, _ in changes.items) == sorted(f"d{n}" for n in range(30))
     records = store.feed.collection.get(where={"n": {"$gte": 1}}, include=[])["ids"]  # not counting the markers
     assert len(records) == len({cid for cid, _, _ in changes.items}) == 1
@@ -180,11 +180,11 @@ def test_the_feed_keeps_one_record_per_write_and_prunes_past_its_retention(tmp_p
     store.feed.retention_us = 0
     store.feed.prune_every_us = 0
     indexer.add([doc(0)])
-    assert [d for _, d, _ in store.changes_since(0).items] == ["doc-0"]
-    assert store.feed.horizon() > before and not store.changes_since(before).reach_back_to(before)
+    assert [d for _, d, _ in store.feed.since(0).items] == ["doc-0"]
+    assert store.feed.horizon() > before and not store.feed.since(before).reach_back_to(before)
 
 
 def test_changes_recorded_one_per_document_by_earlier_versions_are_still_read(tmp_path: Path) -> None:
     store = open_store(tmp_path, None)
     store.feed.collection.add(ids=["old"], embeddings=[[0.0]], metadatas=[{"doc_id": "doc-9", "at": 5}])
-    assert store.changes_since(0) == Changes([("old", "doc-9", 5)], horizon=0)
+    assert store.feed.since(0) == Changes([("old", "doc-9", 5)], horizon=0)
