@@ -175,7 +175,7 @@ def write(results: dict[str, dict], args: argparse.Namespace, minutes: float) ->
     lines = [
         "# Readers side by side (issue 14)",
         "",
-        (f"Made by `python -m eval.readers --candidate {' '.join(map(str, args.candidate))}` on {time.strftime('%Y-%m-%d %H:%M')} UTC in {minutes:.0f} minutes: "
+        (f"Made by `python -m eval.readers{'' if args.baseline == PACKAGED_READER else f' --baseline {args.baseline}'} --candidate {' '.join(map(str, args.candidate))}` on {time.strftime('%Y-%m-%d %H:%M')} UTC in {minutes:.0f} minutes: "
          "the same stores and questions for every reader, each with its own calibration."),
         "",
         "| measure | " + " | ".join(labels) + " |",
