@@ -24,3 +24,17 @@ def test_arenas_are_limited_for_the_server_and_its_workers() -> None:
 
 def test_an_explicit_setting_wins() -> None:
     assert _probe({**os.environ, "MALLOC_ARENA_MAX": "6"}) == "6"
+
+
+def test_model_sessions_keep_no_memory_pattern_per_shape() -> None:
+    """Every ONNX session (embedder and reader) plans memory per run: a cached pattern per
+    input shape would grow with every new question and passage length."""
+    from index.embed import Embedder
+    from qa.read import Reader
+
+    embedder, reader = Embedder(), Reader()
+    embedder.warm_up()
+    reader.warm_up()
+    for s in (embedder._sessions[0], reader._session):
+        opts = s.get_session_options()
+        assert opts.enable_mem_pattern is False and opts.intra_op_num_threads >= 1
