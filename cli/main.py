@@ -116,7 +116,7 @@ def _failure_line(source: str, reason: str) -> str:
 
 @app.command(cls=_Command)
 def ingest(
-    paths: Annotated[list[str], typer.Argument(help="Files (.txt .md .html .pdf .jsonl), folders, feeds (an RSS/Atom URL or .rss/.atom/.xml file) or article URLs.")],
+    paths: Annotated[list[str], typer.Argument(metavar="PATH", help="Files (.txt .md .html .pdf .jsonl), folders, feeds (an RSS/Atom URL or .rss/.atom/.xml file) or article URLs.")],
     prune: Annotated[bool, typer.Option("--prune", help="Remove indexed documents from files that are no longer in PATHS.")] = False,
 ) -> None:
     """Index articles. Unchanged ones are skipped; changed ones replace their old chunks."""

@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "scale.json").write_text(json.dumps(rows, indent=1))
     lines = [
         "# Cost curve (issue 13)", "",
-        f"Made by `python -m eval.scale --sizes {' '.join(map(str, args.sizes))}` on {time.strftime('%Y-%m-%d %H:%M')} UTC, {CORES} cores; "
+        f"Made by `python -m eval.scale --sizes {' '.join(map(str, args.sizes))} --requests {args.requests}` on {time.strftime('%Y-%m-%d %H:%M')} UTC, {CORES} cores; "
         f"one archive grown step by step (news, SQuAD and HotpotQA articles, then synthetic ones); `qa serve`, one process, embedded store; "
         f"{args.requests} requests per row; questions from seed_dev and the news set.", "",
         "| chunks | ingest chunks/s (this step) | on disk MB | `/ask` p50 / p95 ms, 1 client | p50 / p95 ms, 4 clients | RSS MB after the load | one write searchable, s |",

