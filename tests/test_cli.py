@@ -157,7 +157,7 @@ def test_help_reads_like_a_normal_cli(tmp_path: Path) -> None:
         assert "<bool>" not in r.stdout and "{" not in r.stdout, r.stdout
     assert "Usage: qa ask [OPTIONS] QUESTION" in pages[("ask",)].stdout
     assert "--top-k" in pages[("ask",)].stdout and "--json " in pages[("ask",)].stdout
-    assert "Usage: qa ingest [OPTIONS] PATHS..." in pages[("ingest",)].stdout
+    assert "Usage: qa ingest [OPTIONS] PATH..." in pages[("ingest",)].stdout
     assert "Usage: qa docs show [OPTIONS] DOC_ID" in pages[("docs", "show")].stdout
     missing = run_qa("ask", env=env)
     assert missing.returncode == 2 and "Usage: qa ask [OPTIONS] QUESTION" in missing.stderr and "'QUESTION'" in missing.stderr
