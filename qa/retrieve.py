@@ -9,7 +9,13 @@ from index.embed import Embedder
 from index.keyword import KeywordIndex
 from index.store import Store, published_number
 
-RRF_K = 60  # the usual constant from Cormack et al. (2009)
+# Reciprocal rank fusion's constant. Smaller than the usual 60 (Cormack et al., 2009), so the
+# first few of each list count for more against agreement further down. Measured on kept stores
+# (news dev 165 questions, SQuAD v1.1 open 1,000, SQuAD v2.0 end to end 1,000), 60 -> 10: news
+# recall@5 of the answering article 0.806 -> 0.842 and forced EM 20.0 -> 21.8; SQuAD v1.1
+# paragraph recall@5 0.935 -> 0.953 and open EM 57.4 -> 58.1; v2.0 HasAns F1 59.4 -> 60.6 at
+# NoAns 30.5 -> 29.9%; seed_dev unchanged.
+RRF_K = 10
 
 
 @dataclass(frozen=True)
