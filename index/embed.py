@@ -66,7 +66,10 @@ class Embedder:
     name = EMBEDDER_NAME
     dimension = DIMENSION
 
-    def __init__(self, batch_size: int | None = None, *, backend: str = "onnx-int8", threads: int = 2, cache_dir: Path | None = None):
+    def __init__(
+        self, batch_size: int | None = None, *, backend: str = "onnx-int8", threads: int = 2, cache_dir: Path | None = None,
+        graph: Path | None = None,
+    ):
         if backend not in BACKENDS:
             raise ValueError(f"embedder backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
         self.batch_size = batch_size or (32 if backend == "torch" else 1)
@@ -74,7 +77,7 @@ class Embedder:
         self.threads = threads
         self.cache_dir = cache_dir or Path.home() / ".cache" / "qa"
         self._sessions: list = []
-        self._graph: Path | None = None
+        self._graph: Path | None = graph  # a given ONNX graph instead of the one derived into cache_dir
         self._pool: ThreadPoolExecutor | None = None
         self._model = None
         self._tokenizer = None  # pads and truncates, for the model
@@ -106,12 +109,12 @@ class Embedder:
             else:
                 from index.onnx_graph import cached_graph, session
 
-                graph = cached_graph(
-                    Path(folder) / "model.safetensors", self.cache_dir, "embedder", lambda: _mean_pooled(folder),
-                    ("embedding",), quantize=self.backend == "onnx-int8",
-                )
-                self._graph = graph
-                self._sessions = [session(graph, 1)]  # the others on the first call with work for them: a question needs one
+                if self._graph is None:
+                    self._graph = cached_graph(
+                        Path(folder) / "model.safetensors", self.cache_dir, "embedder", lambda: _mean_pooled(folder),
+                        ("embedding",), quantize=self.backend == "onnx-int8",
+                    )
+                self._sessions = [session(self._graph, 1)]  # the others on the first call with work for them: a question needs one
             self._counter = counter
             self._tokenizer = tokenizer
 

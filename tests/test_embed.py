@@ -111,3 +111,12 @@ def test_a_question_longer_than_a_window_is_read() -> None:
     assert reader.count_tokens([question])[0] > reader.max_len
     reading = reader.read(question, ["The ferry to Lunde leaves at seven.", "pier " * 400])
     assert len(reading.best_margin) == 2
+
+
+def test_a_given_graph_is_used_as_it_is(tmp_path: Path) -> None:
+    """`graph=` runs that ONNX file (eval.embedder_graphs measures other forms of it) and derives nothing."""
+    shipped = Embedder()
+    shipped.warm_up()
+    given = Embedder(graph=shipped._graph, cache_dir=tmp_path)
+    assert np.allclose(given(TEXTS[:2]), shipped(TEXTS[:2]), atol=1e-6)
+    assert list(tmp_path.iterdir()) == []
