@@ -158,20 +158,26 @@ def _prefer(ranked: list[_Group], threshold: float, calibration: Calibration) ->
 
     "September" in "Last year in the month of September" is preferred when the reader scores
     it almost as high and at least as many articles give it: the extra words add nothing the
-    articles agree on. A name is kept whole ("Kevin McCarthy", not "McCarthy"): its other
-    words say who. The shorter reading must clear the threshold itself, or the answer would
-    be given with no citation at or above it.
+    articles agree on. Each step compares with the reading before it ("month of September",
+    then "September"), so a reading nested twice is reached in two close steps. A name is
+    kept whole ("Kevin McCarthy", not "McCarthy"): its other words say who. The shorter
+    reading must clear the threshold itself, or the answer would be given with no citation
+    at or above it.
     """
     best = ranked[0]
-    nested = [
-        g for g in ranked[1:]
-        if f" {g.key} " in f" {best.key} "
-        and not _part_of_a_name(best.text, g.key)
-        and best.margin - g.margin <= NESTED_MARGIN
-        and len(g.article_margin) >= len(best.article_margin)
-        and calibration(g.margin) >= threshold
-    ]
-    return max(nested, key=lambda g: (len(g.article_margin), g.support)) if nested else best
+    while True:
+        nested = [
+            g for g in ranked
+            if g is not best
+            and f" {g.key} " in f" {best.key} "
+            and not _part_of_a_name(best.text, g.key)
+            and best.margin - g.margin <= NESTED_MARGIN
+            and len(g.article_margin) >= len(best.article_margin)
+            and calibration(g.margin) >= threshold
+        ]
+        if not nested:
+            return best
+        best = max(nested, key=lambda g: (len(g.article_margin), g.support))
 
 
 def _stems(text: str) -> set[str]:

@@ -1,4 +1,4 @@
-"""The extractive reader: one question against many passages in one batched call."""
+"""The extractive reader: one question against many passages, each window read on its own."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from qa.spans import PARAGRAPH_BREAK, decode_window
 from qa.windows import MAX_LEN, MAX_QUESTION_TOKENS, STRIDE, TRUNCATION, fit_question, question_limit
 
 PACKAGED_READER = Path(__file__).parent / "models" / "reader"
+# Spans kept per window: enough that the shorter readings inside the best one ("September" in
+# "the month of September") are candidates for `qa.answer._prefer`; 3 often left them out.
+TOP_SPANS = 5
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,15 @@ class Reader:
 
     def _logits(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         if self.backend == "onnx":
-            start, end = self._session.run(["start_logits", "end_logits"], feeds)
+            # One window per run, unpadded: int8 dynamic quantisation scales activations per run,
+            # so only then is a window's score a function of the window alone, not of the other
+            # passages read beside it (an unrelated article could otherwise change an answer).
+            lengths = feeds["attention_mask"].sum(axis=1)
+            start = np.full(feeds["input_ids"].shape, np.finfo(np.float32).min, dtype=np.float32)
+            end = start.copy()
+            for row, n in enumerate(lengths):
+                s, e = self._session.run(["start_logits", "end_logits"], {k: v[row : row + 1, :n] for k, v in feeds.items()})
+                start[row, :n], end[row, :n] = s[0], e[0]
             return start, end
         import torch
 
@@ -228,11 +239,11 @@ class Reader:
             feeds["token_type_ids"][row, :n] = e.type_ids
         return owners, encodings, feeds
 
-    def __call__(self, question: str, passages: list[str], top_spans: int = 3) -> tuple[list[Span], list[float]]:
+    def __call__(self, question: str, passages: list[str], top_spans: int = TOP_SPANS) -> tuple[list[Span], list[float]]:
         reading = self.read(question, passages, top_spans)
         return reading.spans, reading.best_margin
 
-    def read(self, question: str, passages: list[str], top_spans: int = 3) -> Reading:
+    def read(self, question: str, passages: list[str], top_spans: int = TOP_SPANS) -> Reading:
         """Best spans over all passages (sorted by margin) and each passage's best margin.
 
         Margins are comparable across passages and windows (per-window softmax scores

@@ -273,3 +273,31 @@ def test_an_answer_never_runs_across_a_blank_line() -> None:
     # A single newline only wraps a line: an answer may still run across it.
     spans = reader.read("Who briefed the delegation?", ["The delegation was briefed by Lt. Gen. Nazir\nAhmed Butt on Monday."], top_spans=20).spans
     assert any("\n" in s.text for s in spans)
+
+
+def test_a_reading_nested_twice_is_reached_in_close_steps() -> None:
+    """ "September" inside "month of September" inside "Last year in the month of September":
+    each step within the nested margin of the one before, though not of the first."""
+    texts = {"a": "Last year in the month of September, a first-ever exercise took place."}
+    t = texts["a"]
+    s, m = t.index("September"), t.index("month")
+    picks = [("a", 0, len(t), 0, s + 9, 15.2), ("a", 0, len(t), m, s + 9, 14.2), ("a", 0, len(t), s, s + 9, 13.6), ("a", 0, len(t), 0, 9, 13.9)]
+    docs, passages, spans = _setup(texts, picks)
+    assert assemble("When was the first joint exercise?", passages, spans, docs, CAL).answer == "September"
+
+
+def test_a_passage_scores_the_same_whatever_is_read_beside_it() -> None:
+    """The int8 reader's margins are a function of the window alone (real reader): an unrelated
+    article read in the same call must not change an answer's score or the answer."""
+    from qa.read import Reader
+
+    reader = Reader()
+    question = "When was the first joint exercise?"
+    passage = "Last year in the month of September, the first-ever joint military exercise took place near Cherat."
+    others = [
+        "Race results: the 400 metres was won in 44.1 seconds, a record for the stadium. " * 6,
+        "Tickets go on sale in December; the box office opens at nine.",
+    ]
+    alone = {(s.start, s.end): s.margin for s in reader.read(question, [passage]).spans}
+    beside = {(s.start, s.end): s.margin for s in reader.read(question, [*others, passage]).spans if s.passage == 2}
+    assert alone and alone == beside
