@@ -117,15 +117,27 @@ class Chunker:
     def __call__(self, doc: Document) -> list[Chunk]:
         text = doc.text
         units: list[Span] = []
+        sizes: list[int] = []  # word pieces of each unit without [CLS]/[SEP]
         spans = sentence_spans(text)
         for span, n in zip(spans, self.count([text[s.start : s.end] for s in spans])):
             if n > self.max_tokens:
-                units.extend(_split_long(text, span, self.count, self.max_tokens))
+                pieces = _split_long(text, span, self.count, self.max_tokens)
+                units.extend(pieces)
+                sizes.extend(m - 2 for m in self.count([text[u.start : u.end] for u in pieces]))
             else:
                 units.append(span)
-        # Word pieces of each unit without [CLS]/[SEP]; a chunk's count is close to the sum,
-        # and every chunk is checked with a real count before it is accepted.
-        sizes = [n - 2 for n in self.count([text[u.start : u.end] for u in units])]
+                sizes.append(n - 2)
+        # A chunk's count is the sum of its units' wherever they meet at a space or punctuation,
+        # so packing by the sums and checking every chunk in one call is exact; only a document
+        # where a check fails (a long word cut mid-way) is packed again, checking as it goes.
+        # Counting in few calls: the chunker's counts were two thirds of ingest's own time.
+        chunks = self._pack(doc, units, sizes, check=False)
+        if max(self.count([c.text for c in chunks]), default=0) > self.max_tokens:
+            chunks = self._pack(doc, units, sizes, check=True)
+        return chunks
+
+    def _pack(self, doc: Document, units: list[Span], sizes: list[int], check: bool) -> list[Chunk]:
+        text = doc.text
         chunks: list[Chunk] = []
         i = 0
         while i < len(units):
@@ -133,7 +145,7 @@ class Chunker:
             while j < len(units) and total + sizes[j] + 2 <= self.max_tokens:
                 total += sizes[j]
                 j += 1
-            while j > i + 1 and self.count([text[units[i].start : units[j - 1].end]])[0] > self.max_tokens:
+            while check and j > i + 1 and self.count([text[units[i].start : units[j - 1].end]])[0] > self.max_tokens:
                 j -= 1
             start, end = units[i].start, units[j - 1].end
             chunks.append(Chunk(doc.id, f"{doc.id}::{len(chunks):04d}", text[start:end], start, end))
