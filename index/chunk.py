@@ -130,7 +130,7 @@ class Chunker:
         # A chunk's count is the sum of its units' wherever they meet at a space or punctuation,
         # so packing by the sums and checking every chunk in one call is exact; only a document
         # where a check fails (a long word cut mid-way) is packed again, checking as it goes.
-        # Counting in few calls: the chunker's counts were two thirds of ingest's own time.
+        # Few calls: one count per chunk was most of the ingest thread's own time.
         chunks = self._pack(doc, units, sizes, check=False)
         if max(self.count([c.text for c in chunks]), default=0) > self.max_tokens:
             chunks = self._pack(doc, units, sizes, check=True)
