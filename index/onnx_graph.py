@@ -17,6 +17,7 @@ INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # for fully masked rows, which took 11% of the int8 embedder's time on one unpadded text per
 # run (eval.embedder_graphs: 131-134 -> 156-159 texts/s on 2 cores, same cosine to fp32).
 ATTENTION = "eager"
+UNFUSED = ("SkipLayerNormFusion",)  # graph optimisations every session leaves out (see `session`)
 
 
 def export_onnx(model, out: Path, outputs: tuple[str, ...], quantize: bool = True) -> Path:
@@ -96,4 +97,8 @@ def session(path: Path, threads: int):
     # every length and batch, so the cache grows with uptime. On the 100k-chunk archive under
     # eval.scale's load: RSS 732 -> 709-712 MB, latency unchanged within noise.
     opts.enable_mem_pattern = False
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    # ONNX Runtime's fused SkipLayerNormalization kernel was slower here than the Add and
+    # LayerNormalization it replaces: 15% of the int8 embedder's time one text per run, and
+    # without the fusion the embedder ran 172-178 against 153 texts/s on 2 cores (cosine to
+    # fp32 min 0.987 / mean 0.994 either way).
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"], disabled_optimizers=list(UNFUSED))
