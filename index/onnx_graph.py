@@ -15,7 +15,7 @@ INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # graph's name, so that a cache derived by an earlier export is not reused. "eager" traces to
 # MatMul, Add and Softmax; transformers' "sdpa" traces to the same plus a Where/IsNaN guard
 # for fully masked rows, which took 11% of the int8 embedder's time on one unpadded text per
-# run (eval.embedder_graphs: 131-134 -> 156-159 texts/s on 2 cores, same cosine to fp32).
+# run (eval.embedder_graphs: 16-19% more texts/s on 2 cores, the same cosine to fp32).
 ATTENTION = "eager"
 UNFUSED = ("SkipLayerNormFusion",)  # graph optimisations every session leaves out (see `session`)
 

@@ -41,8 +41,8 @@ def test_onnx_fp32_matches_sentence_transformers(torch_vectors: np.ndarray, tmp_
 def test_onnx_int8_close_and_graph_derived_once(torch_vectors: np.ndarray, tmp_path: Path) -> None:
     # A graph of an earlier export under the name it had then (no attention recipe in it) is
     # not taken for today's: it is left alone and a new one derived beside it.
-    weights = Path(model_path()) / "model.safetensors"
-    earlier = tmp_path / f"embedder-{hashlib.file_digest(weights.open('rb'), 'sha256').hexdigest()[:16]}-int8.onnx"
+    with (Path(model_path()) / "model.safetensors").open("rb") as weights:
+        earlier = tmp_path / f"embedder-{hashlib.file_digest(weights, 'sha256').hexdigest()[:16]}-int8.onnx"
     earlier.write_bytes(b"not a graph")
     vectors = Embedder(backend="onnx-int8", cache_dir=tmp_path)(TEXTS)
     cos = (vectors * torch_vectors).sum(1)
