@@ -12,13 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.spans import PARAGRAPH_BREAK, decode_window
+from qa.spans import PARAGRAPH_BREAK, TOP_SPANS, decode_window
 from qa.windows import MAX_LEN, MAX_QUESTION_TOKENS, STRIDE, TRUNCATION, fit_question, question_limit
 
 PACKAGED_READER = Path(__file__).parent / "models" / "reader"
-# Spans kept per window: enough that the shorter readings inside the best one ("September" in
-# "the month of September") are candidates for `qa.answer._prefer`; 3 often left them out.
-TOP_SPANS = 5
 
 
 @dataclass(frozen=True)

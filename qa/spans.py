@@ -9,6 +9,9 @@ import numpy as np
 
 # A blank line ends a paragraph (a single newline may only wrap a line of plain text).
 PARAGRAPH_BREAK = re.compile(r"\n[ \t\r]*\n")
+# Spans kept per window: enough that the shorter readings inside the best one ("September" in
+# "the month of September") are candidates for `qa.answer._prefer`; 3 often left them out.
+TOP_SPANS = 5
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ def decode_window(
     *,
     max_answer_tokens: int = 30,
     n_best: int = 20,
-    top_spans: int = 5,
+    top_spans: int = TOP_SPANS,
     paragraphs: np.ndarray | None = None,
 ) -> tuple[list[WindowSpan], float]:
     """Best spans inside the context tokens of one window and the window's null score.
