@@ -268,7 +268,12 @@ def docs_delete(doc_id: str) -> None:
     out.print(f"deleted {doc_id}")
 
 
-@app.command("train-reader", cls=_Command, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+# These hand their arguments to their own argparse tools, `--help` included (typer's help would
+# show none of their options).
+_PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+@app.command("train-reader", cls=_Command, context_settings=_PASS_THROUGH, add_help_option=False)
 def train_reader(ctx: typer.Context) -> None:
     """Train the extractive reader (all options: qa train-reader --help)."""
     from training.train_reader import main
@@ -276,7 +281,7 @@ def train_reader(ctx: typer.Context) -> None:
     main(ctx.args)
 
 
-@app.command("export-reader", cls=_Command, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command("export-reader", cls=_Command, context_settings=_PASS_THROUGH, add_help_option=False)
 def export_reader(ctx: typer.Context) -> None:
     """Export trained weights into the package (qa export-reader --help)."""
     from training.export_reader import main
@@ -284,7 +289,7 @@ def export_reader(ctx: typer.Context) -> None:
     main(ctx.args)
 
 
-@app.command("calibrate", cls=_Command, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command("calibrate", cls=_Command, context_settings=_PASS_THROUGH, add_help_option=False)
 def calibrate(ctx: typer.Context) -> None:
     """Fit the reader's score calibration and no-answer threshold on held-out data."""
     from training.calibrate import main
@@ -292,7 +297,7 @@ def calibrate(ctx: typer.Context) -> None:
     main(ctx.args)
 
 
-@app.command("eval", cls=_Command, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command("eval", cls=_Command, context_settings=_PASS_THROUGH, add_help_option=False)
 def evaluate(ctx: typer.Context) -> None:
     """Run the benchmarks in eval/ (qa eval --quick for the CI subset)."""
     try:

@@ -163,6 +163,15 @@ def test_help_reads_like_a_normal_cli(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "Usage: qa ask [OPTIONS] QUESTION" in missing.stderr and "'QUESTION'" in missing.stderr
 
 
+def test_tools_show_their_own_options(tmp_path: Path) -> None:
+    """`qa train-reader --help` and its kind reach the tool's own parser, not an empty typer page."""
+    env = qa_env(tmp_path / "data", QA_SAMPLE_CORPUS="false")
+    for command, option in [("train-reader", "--init-from"), ("export-reader", "--format"), ("calibrate", "--holdout"), ("eval", "--quick")]:
+        r = run_qa(command, "--help", env=env)
+        assert r.returncode == 0, r.stderr
+        assert f"usage: qa {command} " in r.stdout and option in r.stdout, r.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

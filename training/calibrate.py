@@ -104,7 +104,7 @@ def calibrate(reader: Reader, holdout: list[dict], n: int = 600) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="qa calibrate", description=__doc__)
     parser.add_argument("--model", type=Path, default=PACKAGED_READER)
     parser.add_argument("--holdout", type=Path, default=Path("runs/reader/holdout.jsonl"))
     parser.add_argument("--n", type=int, default=600, help="held-out questions (each gives 2 cases)")

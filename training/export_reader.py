@@ -53,7 +53,7 @@ def export(source: Path, out: Path, *, fmt: str = "fp16") -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="qa export-reader", description=__doc__)
     parser.add_argument("source", type=Path, help="runs/reader/final or runs/reader/checkpoint.pt")
     parser.add_argument("--out", type=Path, default=PACKAGED_READER)
     parser.add_argument("--format", choices=["fp16", "fp32", "onnx-int8", "onnx-fp32"], default="fp16")

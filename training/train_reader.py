@@ -20,7 +20,7 @@ def description() -> str:
 
 def parser() -> argparse.ArgumentParser:
     """One option per `TrainConfig` field (--max-steps for max_steps; booleans take true/false)."""
-    p = argparse.ArgumentParser(description=description())
+    p = argparse.ArgumentParser(prog="qa train-reader", description=description())
     for name, fdef in TrainConfig.__dataclass_fields__.items():
         if name == "extra":
             continue
