@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 import signal
 import subprocess
@@ -252,3 +253,49 @@ def test_tiny_run_writes_a_checkpoint_and_resumes_from_it(tmp_path: Path) -> Non
     info = json.loads((run / "final" / "training.json").read_text())
     assert info["steps"] == steps and info["config"]["max_steps"] == steps
     assert (run / "final" / "model.safetensors").exists()
+
+
+def test_distillation_loss_is_the_teachers_kl_over_answer_windows_and_real_tokens() -> None:
+    from training.distil import distillation_loss
+
+    g = torch.Generator().manual_seed(3)
+    student_s, student_e, teacher_s, teacher_e = (torch.randn(3, 6, generator=g) for _ in range(4))
+    mask = torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]])
+    rows = torch.tensor([True, True, False])
+    loss = distillation_loss(student_s, student_e, teacher_s, teacher_e, mask, rows, 2.0)
+    assert torch.isfinite(loss) and loss > 0
+    # The same logits as the teacher: nothing to learn.
+    assert distillation_loss(teacher_s, teacher_e, teacher_s, teacher_e, mask, rows, 2.0).abs() < 1e-6
+    # Padding and rows left out (the [CLS] targets) are no part of it.
+    moved_s, moved_e = student_s.clone(), student_e.clone()
+    moved_s[0, 4:] += 50.0
+    moved_e[2] -= 7.0
+    assert torch.allclose(distillation_loss(moved_s, moved_e, teacher_s, teacher_e, mask, rows, 2.0), loss)
+    assert distillation_loss(student_s, student_e, teacher_s, teacher_e, mask, torch.zeros(3, dtype=torch.bool), 2.0) == 0
+    # By hand, for row 1's start at T = 1: sum p_t * (log p_t - log p_s).
+    one = distillation_loss(student_s[1:2], teacher_e[1:2], teacher_s[1:2], teacher_e[1:2], mask[1:2], rows[1:2], 1.0)
+    p_t, log_s = torch.softmax(teacher_s[1], -1), torch.log_softmax(student_s[1], -1)
+    assert torch.allclose(one, (p_t * (p_t.log() - log_s)).sum() / 2, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_tiny_run_distils_from_a_teacher(tmp_path: Path) -> None:
+    from qa.read import PACKAGED_READER
+
+    train, evaluation = _tiny_data(tmp_path)
+    run = tmp_path / "run"
+    command = [
+        sys.executable, "-m", "training.train_reader", "--train-data", str(train), "--eval-data", str(evaluation),
+        "--eval-questions", "3", "--out-dir", str(run), "--max-steps", "2", "--time-budget-min", "20",
+        "--checkpoint-every-min", "30", "--batch-size", "4", "--max-len", "128", "--stride", "32",
+        "--holdout-fraction", "0", "--distractors", "3", "--removed-sentence-negatives", "3",
+        "--same-topic-negatives", "3", "--threads", "1", "--bf16", "false", "--seed", "5",
+        "--distil-from", str(PACKAGED_READER), "--distil-weight", "0.7",
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-3000:]
+    assert f"distilling from {PACKAGED_READER} (weight 0.70" in out
+    info = json.loads((run / "final" / "training.json").read_text())
+    assert info["steps"] == 2 and info["config"]["distil_from"] == str(PACKAGED_READER)
+    assert all(math.isfinite(c["loss"]) for c in info["curve"])

@@ -43,6 +43,11 @@ class TrainConfig:
     eval_questions: int = 500  # SQuAD v1.1 dev sample for the learning curve (not tuned on)
     eval_data: str = "../shared/eval-data/squad-v1.1-dev"
     bf16: bool = True
+    # A frozen reader whose start/end distributions the student is pulled toward on the windows
+    # that hold an answer (not on [CLS] targets: those are where the student must learn to differ).
+    distil_from: str | None = None
+    distil_weight: float = 0.5  # loss = (1 - w) * hard-label loss + w * distillation loss
+    distil_temperature: float = 2.0
     extra: dict = field(default_factory=dict)
 
 
@@ -55,6 +60,7 @@ DATA_KEYS = (
 )
 SCHEDULE_KEYS = DATA_KEYS + (
     "init_from", "batch_size", "lr", "warmup", "weight_decay", "max_steps", "epochs", "time_budget_min", "bf16",
+    "distil_from", "distil_weight", "distil_temperature",
 )
 
 

@@ -19,6 +19,7 @@ from index.embed import model_path as base_model_path
 from training.checkpoint import CHECKPOINT, FEATURES, load_checkpoint, load_features, restore, save_checkpoint, save_features
 from training.config import TrainConfig
 from training.data import eval_items as load_eval_items
+from training.distil import distillation_loss
 from training.evaluate import quick_eval
 from training.features import batches_for_epoch, collate, featurize, log_mix
 from training.mix import build_examples
@@ -87,6 +88,10 @@ def train(cfg: TrainConfig) -> Path:
     model = BertForQuestionAnswering.from_pretrained(cfg.init_from or base, dtype=torch.float32)
     if cfg.init_from:
         log.info("initialised from %s", cfg.init_from)
+    teacher = None
+    if cfg.distil_from:
+        teacher = BertForQuestionAnswering.from_pretrained(cfg.distil_from, dtype=torch.float32).eval().requires_grad_(False)
+        log.info("distilling from %s (weight %.2f, temperature %.1f) on the windows that hold an answer", cfg.distil_from, cfg.distil_weight, cfg.distil_temperature)
     opt = optimizer(model, cfg)
     step, elapsed, curve, ema_loss = 0, 0.0, [], None
     if (out / CHECKPOINT).exists():
@@ -133,7 +138,17 @@ def train(cfg: TrainConfig) -> Path:
         for g in opt.param_groups:
             g["lr"] = cfg.lr * lr_factor(progress, cfg.warmup)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-            loss = model(**batch).loss
+            out_s = model(**batch)
+            loss = out_s.loss
+            if teacher is not None:
+                inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
+                with torch.no_grad():
+                    out_t = teacher(**inputs)
+                soft = distillation_loss(
+                    out_s.start_logits, out_s.end_logits, out_t.start_logits, out_t.end_logits,
+                    batch["attention_mask"], batch["start_positions"] != 0, cfg.distil_temperature,
+                )
+                loss = (1 - cfg.distil_weight) * loss + cfg.distil_weight * soft
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
