@@ -16,6 +16,7 @@ import torch
 from tqdm import tqdm
 
 from index.embed import model_path as base_model_path
+from index.onnx_graph import INPUTS
 from training.checkpoint import CHECKPOINT, FEATURES, load_checkpoint, load_features, restore, save_checkpoint, save_features
 from training.config import TrainConfig
 from training.data import eval_items as load_eval_items
@@ -141,7 +142,7 @@ def train(cfg: TrainConfig) -> Path:
             out_s = model(**batch)
             loss = out_s.loss
             if teacher is not None:
-                inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
+                inputs = {k: batch[k] for k in INPUTS}
                 with torch.no_grad():
                     out_t = teacher(**inputs)
                 soft = distillation_loss(
