@@ -173,6 +173,21 @@ def test_tools_show_their_own_options(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    "args",
+    [
+        ["train-reader", "--init-from", "/no/such/reader"],
+        ["train-reader", "--distil-from", "/no/such/\u202eteacher"],
+        ["export-reader", "/no/such/checkpoint.pt"],
+        ["calibrate", "--holdout", "/no/such/holdout.jsonl"],
+    ],
+)
+def test_tools_refuse_a_missing_path_up_front(tmp_path: Path, args: list[str]) -> None:
+    r = run_qa(*args, env=qa_env(tmp_path / "data", QA_SAMPLE_CORPUS="false"))
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and "error: argument" in r.stderr and "no such file or folder" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (["ask", "   "], "question is empty"),

@@ -21,6 +21,7 @@ import numpy as np
 from index.keyword import tokenize
 from qa.normalize import best_over_golds
 from qa.read import PACKAGED_READER, Reader
+from training.config import existing
 from training.negatives import removed_sentence_negatives
 
 
@@ -105,8 +106,8 @@ def calibrate(reader: Reader, holdout: list[dict], n: int = 600) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="qa calibrate", description=__doc__)
-    parser.add_argument("--model", type=Path, default=PACKAGED_READER)
-    parser.add_argument("--holdout", type=Path, default=Path("runs/reader/holdout.jsonl"))
+    parser.add_argument("--model", type=existing, default=PACKAGED_READER)
+    parser.add_argument("--holdout", type=existing, default="runs/reader/holdout.jsonl")  # a string: argparse checks it too
     parser.add_argument("--n", type=int, default=600, help="held-out questions (each gives 2 cases)")
     args = parser.parse_args(argv)
     holdout = [json.loads(line) for line in args.holdout.read_text().splitlines() if line.strip()]

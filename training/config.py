@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from qa.windows import MAX_LEN, MAX_QUESTION_TOKENS, STRIDE
 
@@ -68,3 +70,11 @@ def mismatch(saved: dict, cfg: TrainConfig, keys: tuple[str, ...]) -> dict:
     """The options among `keys` whose saved value differs from `cfg`'s: {name: (saved, now)}."""
     now = asdict(cfg)
     return {k: (saved[k], now[k]) for k in keys if k in saved and saved[k] != now[k]}
+
+
+def existing(value: str) -> Path:
+    """An argparse type: a path that must exist, so a typo ends in one usage error, not a traceback later."""
+    path = Path(value)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"no such file or folder: {value!r}")
+    return path

@@ -10,6 +10,7 @@ import torch
 from index.embed import model_path as base_model_path
 from index.onnx_graph import export_onnx
 from qa.read import PACKAGED_READER
+from training.config import existing
 
 
 def load_trained(source: Path):
@@ -54,7 +55,7 @@ def export(source: Path, out: Path, *, fmt: str = "fp16") -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="qa export-reader", description=__doc__)
-    parser.add_argument("source", type=Path, help="runs/reader/final or runs/reader/checkpoint.pt")
+    parser.add_argument("source", type=existing, help="runs/reader/final or runs/reader/checkpoint.pt")
     parser.add_argument("--out", type=Path, default=PACKAGED_READER)
     parser.add_argument("--format", choices=["fp16", "fp32", "onnx-int8", "onnx-fp32"], default="fp16")
     args = parser.parse_args(argv)

@@ -6,7 +6,7 @@ import argparse
 import logging
 
 from training import checkpoint, mix
-from training.config import TrainConfig
+from training.config import TrainConfig, existing
 from training.loop import train
 
 __all__ = ["TrainConfig", "main", "train"]
@@ -28,6 +28,8 @@ def parser() -> argparse.ArgumentParser:
         kind = type(default) if default is not None else str
         if kind is bool:
             p.add_argument(f"--{name.replace('_', '-')}", type=lambda s: s.lower() in ("1", "true", "yes"), default=default)
+        elif name in ("init_from", "distil_from"):
+            p.add_argument(f"--{name.replace('_', '-')}", type=lambda v: str(existing(v)), default=default)
         else:
             p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default)
     return p
