@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
-from eval.common import CORES, SEED_DEV, Section, dataset, read_jsonl, sample
+from eval.common import CORES, ON_TOPIC, SEED_DEV, Section, dataset, read_jsonl, sample
 from eval.retrieval import build
 from eval.retrieval import squad as retrieval_squad
 from qa.normalize import best_over_golds
 from qa.pipeline import Pipeline
-from qa.schema import AskRequest
+from qa.schema import AskRequest, AskResponse
 from qa.settings import Settings
 
 
@@ -63,6 +64,18 @@ def seed_dev(pipe: Pipeline) -> tuple[dict[str, float], list[str]]:
     return {"answerable_right": right, "answerable": answerable, "unanswerable_rejected": rejected, "unanswerable": total - answerable}, lines
 
 
+def on_topic(pipe: Pipeline) -> tuple[dict[str, float], list[tuple[dict, AskResponse]]]:
+    """The on-topic questions the sample articles don't answer: how many get "not found", and what the others got."""
+    qs = read_jsonl(ON_TOPIC)
+    answered, times = [], []
+    for q in qs:
+        r = pipe.ask(AskRequest(question=q["question"]))
+        times.append(r.timings_ms["total"])
+        if r.answer is not None:
+            answered.append((q, r))
+    return {"on_topic_rejected": len(qs) - len(answered), "on_topic": len(qs), "ask_p50_ms": statistics.median(times)}, answered
+
+
 def run(work: Path, reader_path: Path | None, quick: bool, e2e_questions: int | None = None, v2_questions: int | None = 2000) -> list[Section]:
     """`e2e_questions`/`v2_questions`: seeded samples for the full run (None: every question)."""
     from qa.pipeline import SAMPLE_CORPUS
@@ -73,11 +86,15 @@ def run(work: Path, reader_path: Path | None, quick: bool, e2e_questions: int | 
     pipe.warm_up()
     pipe.ingest_paths([SAMPLE_CORPUS])
     seed, seed_lines = seed_dev(pipe)
+    topic, answered = on_topic(pipe)
+    topic_lines = [f"| {q['id']} | {q['question']} | {r.answer} | {r.score:.2f} | {q['why']} |" for q, r in answered]
     sections.append(Section(
         "seed_dev (16 questions over the 5 sample articles, through the /ask pipeline)",
         [f"**{seed['answerable_right']} of {seed['answerable']} answerable right (EM), {seed['unanswerable_rejected']} of {seed['unanswerable']} unanswerable rejected.**", "",
-         "| id | question | answer | score | cited | ok |", "|---|---|---|---|---|---|", *seed_lines],
-        {"seed_right": seed["answerable_right"], "seed_rejected": seed["unanswerable_rejected"]},
+         "| id | question | answer | score | cited | ok |", "|---|---|---|---|---|---|", *seed_lines, "",
+         f"On-topic questions the articles don't answer (`eval/data/on_topic_unanswerable.jsonl`): **{topic['on_topic_rejected']} of {topic['on_topic']} \"not found\"**"
+         + ("; answered anyway:" if topic_lines else "."), *(["", "| id | question | answer | score | why it is not in the articles |", "|---|---|---|---|---|", *topic_lines] if topic_lines else [])],
+        {"seed_right": seed["answerable_right"], "seed_rejected": seed["unanswerable_rejected"], "on_topic_rejected": topic["on_topic_rejected"], "on_topic": topic["on_topic"]},
     ))
 
     # quick: the shipped slice (eval/data/quick), 300 seeded paragraphs and every question on them, whole.
@@ -103,12 +120,12 @@ def run(work: Path, reader_path: Path | None, quick: bool, e2e_questions: int | 
         f"Mean split: retrieve {e2e['retrieve_ms']:.1f} ms, read {e2e['read_ms']:.1f} ms ({CORES} cores)."],
         {"e2e_squad1_em": e2e["em"], "e2e_squad1_f1": e2e["f1"], "e2e_retrieve_ms": e2e["retrieve_ms"], "e2e_read_ms": e2e["read_ms"]}))
 
-    if not quick:
-        docs2, qs2 = dataset("squad-v2.0-dev")
-        squad2, _ = build(work / "squad2", list(docs2.values()), reader_path)
-        v2 = answer_squad_v2(squad2, sample(qs2, v2_questions, seed=2))
-        sections.append(Section("End-to-end with abstention (SQuAD v2.0 dev against its 1,204 paragraphs)", [
-            f"{v2['questions']} of {len(qs2)} questions{' (seeded sample)' if v2['questions'] < len(qs2) else ''}, top-5 hybrid passages, the product's calibrated threshold deciding \"not found\": "
-            f"overall EM {v2['overall_em']:.1f} / F1 {v2['overall_f1']:.1f}; HasAns EM {v2['hasans_em']:.1f} / F1 {v2['hasans_f1']:.1f}; NoAns (correctly not found) {v2['noans_acc']:.1f}."],
-            {"e2e_squad2_overall_f1": v2["overall_f1"], "e2e_squad2_hasans_f1": v2["hasans_f1"], "e2e_squad2_noans_acc": v2["noans_acc"]}))
+    # quick: the shipped 400 SQuAD v2.0 questions on their 336 paragraphs, whole; they guard abstention's floors.
+    docs2, qs2 = dataset("squad-v2.0-dev", quick)
+    squad2, _ = build(work / "squad2", list(docs2.values()), reader_path)
+    v2 = answer_squad_v2(squad2, sample(qs2, None if quick else v2_questions, seed=2))
+    sections.append(Section("End-to-end with abstention (SQuAD v2.0 dev against its paragraphs)", [
+        f"{v2['questions']} of {len(qs2)} questions{' (seeded sample)' if v2['questions'] < len(qs2) else ''} against {len(docs2)} paragraphs, top-5 hybrid passages, the product's calibrated threshold deciding \"not found\": "
+        f"overall EM {v2['overall_em']:.1f} / F1 {v2['overall_f1']:.1f}; HasAns EM {v2['hasans_em']:.1f} / F1 {v2['hasans_f1']:.1f}; NoAns (correctly not found) {v2['noans_acc']:.1f}."],
+        {"e2e_squad2_overall_f1": v2["overall_f1"], "e2e_squad2_hasans_f1": v2["hasans_f1"], "e2e_squad2_noans_acc": v2["noans_acc"]}))
     return sections

@@ -15,6 +15,8 @@ EVAL_DATA = Path(os.environ.get("QA_EVAL_DATA", ROOT.parent / "shared" / "eval-d
 # The seeded subsets the quick run reads, shipped in the project (built by eval/make_quick_data.py).
 QUICK_DATA = ROOT / "eval" / "data" / "quick"
 SEED_DEV = ROOT / "eval" / "data" / "seed_dev.jsonl"
+# Questions on the sample articles' topics that they don't answer: each should get "not found" (issue 14).
+ON_TOPIC = ROOT / "eval" / "data" / "on_topic_unanswerable.jsonl"
 RESULTS = ROOT / "eval" / "results"
 CORES = os.cpu_count() or 1
 

@@ -107,6 +107,7 @@ def run(reader: Reader, quick: bool, sample_size: int | None = None) -> Section:
     v1 = squad_v1_gold(reader, 300 if quick else sample_size, quick)
     v2 = squad_v2(reader, None if quick else sample_size, quick)
     lat = latency(reader, 20 if quick else 100, quick)
+    weights_mb = sum(f.stat().st_size for f in reader.model_dir.glob("*.safetensors")) / 1e6
     lines = [
         f"Reader: `{reader.model_dir.name}` ({reader.backend}), threads={reader.threads}, cores={CORES}",
         "",
@@ -116,6 +117,7 @@ def run(reader: Reader, quick: bool, sample_size: int | None = None) -> Section:
         f"| SQuAD v2.0 dev, half B (threshold tuned on half A: margin {v2['threshold_margin']:.2f}) | {v2['questions']} | overall F1 {v2['overall_f1']:.1f}, HasAns F1 {v2['hasans_f1']:.1f}, NoAns acc {v2['noans_acc']:.1f} |",
         f"| SQuAD v2.0 dev, half B, product threshold (margin {v2['product_threshold_margin']:.2f}) | {v2['questions']} | overall F1 {v2['product_overall_f1']:.1f}, HasAns F1 {v2['product_hasans_f1']:.1f}, NoAns acc {v2['product_noans_acc']:.1f} |",
         f"| latency, 1 question × 5 passages of ~200 tokens | {lat['runs']} runs | p50 {lat['p50_ms']:.1f} ms, p95 {lat['p95_ms']:.1f} ms |",
+        f"| weights shipped (`{reader.model_dir.name}/*.safetensors`) | | {weights_mb:.1f} MB |",
     ]
     figures = {
         "reader_squad1_em": v1["em"],
@@ -124,5 +126,6 @@ def run(reader: Reader, quick: bool, sample_size: int | None = None) -> Section:
         "reader_squad2_hasans_f1": v2["hasans_f1"],
         "reader_squad2_noans_acc": v2["noans_acc"],
         "reader_latency_p50_ms": lat["p50_ms"],
+        "reader_weights_mb": weights_mb,
     }
     return Section("Reader", lines, figures)

@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from eval.answering import seed_dev
-from eval.common import EVAL_DATA, RESULTS, ROOT, dataset, read_jsonl, sample
+from eval.answering import on_topic, seed_dev
+from eval.common import EVAL_DATA, RESULTS, dataset, read_jsonl, sample
 from eval.news import NAME as NEWS
 from eval.news import documents as news_documents
 from eval.reader_bench import halves, squad_v1_gold, squad_v2, tuned_on_first
@@ -27,23 +27,12 @@ from qa.read import PACKAGED_READER, Reader
 from qa.schema import AskRequest
 from qa.settings import Settings, get_settings
 
-ON_TOPIC = ROOT / "eval" / "data" / "on_topic_unanswerable.jsonl"
-
 
 def sample_articles(pipe: Pipeline) -> dict[str, float]:
     """seed_dev, the on-topic questions the articles don't answer, and `ask` latency on the five articles."""
     seed, _ = seed_dev(pipe)
-    on_topic = read_jsonl(ON_TOPIC)
-    times, rejected, wrongly = [], 0, []
-    for q in on_topic:
-        t = time.perf_counter()
-        r = pipe.ask(AskRequest(question=q["question"]))
-        times.append(1000 * (time.perf_counter() - t))
-        rejected += r.answer is None
-        if r.answer is not None:
-            wrongly.append(f"{q['id']}: {r.answer!r} ({r.score:.2f})")
-    return seed | {"on_topic_rejected": rejected, "on_topic": len(on_topic), "on_topic_answered": "; ".join(wrongly),
-                   "ask_p50_ms": statistics.median(times)}
+    topic, answered = on_topic(pipe)
+    return seed | topic | {"on_topic_answered": "; ".join(f"{q['id']}: {r.answer!r} ({r.score:.2f})" for q, r in answered)}
 
 
 def squad2_open(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
