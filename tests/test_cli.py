@@ -177,6 +177,7 @@ def test_tools_show_their_own_options(tmp_path: Path) -> None:
     [
         ["train-reader", "--init-from", "/no/such/reader"],
         ["train-reader", "--distil-from", "/no/such/\u202eteacher"],
+        ["train-reader", "--train-data", "/no/such/train-data"],
         ["export-reader", "/no/such/checkpoint.pt"],
         ["calibrate", "--holdout", "/no/such/holdout.jsonl"],
     ],

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from training import checkpoint, mix
+from training.checkpoint import FEATURES
 from training.config import TrainConfig, existing
 from training.loop import train
 
@@ -36,7 +38,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    # Checked here, not by the option's type: a resumed run reads its windows from the cache, not the data.
+    if not (Path(args.out_dir) / FEATURES).exists() and not Path(args.train_data).is_dir():
+        p.error(f"argument --train-data: no such file or folder: '{args.train_data}' (the training windows are built from it)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cfg = TrainConfig(**{k: v for k, v in vars(args).items()})
     print(train(cfg))
