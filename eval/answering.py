@@ -65,7 +65,7 @@ def seed_dev(pipe: Pipeline) -> tuple[dict[str, float], list[str]]:
 
 
 def on_topic(pipe: Pipeline) -> tuple[dict[str, float], list[tuple[dict, AskResponse]]]:
-    """The on-topic questions the sample articles don't answer: how many get "not found", and what the others got."""
+    """The on-topic questions the sample articles don't answer: how many get "not found", what the others got, and the median `ask` time."""
     qs = read_jsonl(ON_TOPIC)
     answered, times = [], []
     for q in qs:
