@@ -41,8 +41,11 @@ def main(argv: list[str] | None = None) -> None:
     p = parser()
     args = p.parse_args(argv)
     # Checked here, not by the option's type: a resumed run reads its windows from the cache, not the data.
-    if not (Path(args.out_dir) / FEATURES).exists() and not Path(args.train_data).is_dir():
-        p.error(f"argument --train-data: no such file or folder: '{args.train_data}' (the training windows are built from it)")
+    if not (Path(args.out_dir) / FEATURES).exists():
+        try:
+            existing(args.train_data)
+        except argparse.ArgumentTypeError as e:
+            p.error(f"argument --train-data: {e}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cfg = TrainConfig(**{k: v for k, v in vars(args).items()})
     print(train(cfg))
