@@ -289,7 +289,7 @@ def test_tiny_run_distils_from_a_teacher(tmp_path: Path) -> None:
         "--eval-questions", "3", "--out-dir", str(run), "--max-steps", "2", "--time-budget-min", "20",
         "--checkpoint-every-min", "30", "--batch-size", "4", "--max-len", "128", "--stride", "32",
         "--holdout-fraction", "0", "--distractors", "3", "--removed-sentence-negatives", "3",
-        "--same-topic-negatives", "3", "--threads", "1", "--bf16", "false", "--seed", "5",
+        "--same-topic-negatives", "3", "--swapped-name-negatives", "3", "--threads", "1", "--bf16", "false", "--seed", "5",
         "--distil-from", str(PACKAGED_READER), "--distil-weight", "0.7",
     ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -299,3 +299,34 @@ def test_tiny_run_distils_from_a_teacher(tmp_path: Path) -> None:
     info = json.loads((run / "final" / "training.json").read_text())
     assert info["steps"] == 2 and info["config"]["distil_from"] == str(PACKAGED_READER)
     assert all(math.isfinite(c["loss"]) for c in info["curve"])
+
+
+# ---------------------------------------------------------------- hard negatives
+
+
+def test_swapped_name_negatives_ask_about_a_name_the_paragraph_never_mentions() -> None:
+    from training.negatives import swapped_name_negatives
+
+    docs = {
+        "p1": {"id": "p1", "text": "Pakistan's defence minister Khurram Dastgir met the delegation in Islamabad on Monday."},
+        "p2": {"id": "p2", "text": "The Ostrand library in Norway was opened by Paul Kine in 1987."},
+        "p3": {"id": "p3", "text": "nothing capitalised here answers anything at all."},
+    }
+    questions = [
+        {"question": "Who is Pakistan's defence minister?", "doc_id": "p1", "answers": ["Khurram Dastgir"], "answer_starts": [28]},
+        {"question": "Who opened the library in Norway?", "doc_id": "p2", "answers": ["Paul Kine"], "answer_starts": [47]},
+        {"question": "What answers anything?", "doc_id": "p3", "answers": ["nothing"], "answer_starts": [0]},
+    ]
+    out, stats = swapped_name_negatives(docs, questions, 10, random.Random(3))
+    assert stats["kept"] == 2 and stats["dropped: no name of the question in the paragraph"] == 1
+    by_context = {ex.context: ex for ex in out}
+    pak, nor = by_context[docs["p1"]["text"]], by_context[docs["p2"]["text"]]
+    # Each question now names the other's country, which its own paragraph never mentions.
+    assert pak.question == "Who is Norway's defence minister?" and nor.question == "Who opened the library in Pakistan?"
+    assert all(ex.answer_start == -1 and ex.answer_text == "" and ex.source == "swapped-name" for ex in out)
+    # The window kept is the one that held the original answer: the tempting span stays in view.
+    assert pak.focus == 28 and docs["p1"]["text"][pak.focus :].startswith("Khurram")
+    # Every question's name occurring in its paragraph, and no other to swap in: nothing is made.
+    alone, stats = swapped_name_negatives({"p2": docs["p2"]}, questions[1:2], 10, random.Random(3))
+    assert alone == [] and stats["dropped: no name the paragraph lacks"] == 1
+    assert swapped_name_negatives(docs, questions, 1, random.Random(3))[1]["kept"] == 1

@@ -40,6 +40,7 @@ class TrainConfig:
     removed_sentence_negatives: int = 5000  # hard: gold paragraph minus the answer sentence (0: off)
     same_topic_negatives: int = 3000  # hard: BM25 neighbour of the gold paragraph without the answer (0: off)
     same_topic_neighbours: int = 8
+    swapped_name_negatives: int = 0  # hard: a name of the question swapped for one the paragraph lacks (0: off, the v7 mix)
     keep_answerless_windows: float = 0.3
     holdout_fraction: float = 0.04  # core contexts kept out for no-answer calibration
     eval_questions: int = 500  # SQuAD v1.1 dev sample for the learning curve (not tuned on)
@@ -58,7 +59,7 @@ class TrainConfig:
 DATA_KEYS = (
     "train_data", "base_model", "max_len", "stride", "max_question_tokens", "seed", "subjqa_answerable",
     "subjqa_unanswerable", "subjqa_unanswerable_one_window", "qamr", "policyqa", "ester", "distractors", "removed_sentence_negatives",
-    "same_topic_negatives", "same_topic_neighbours", "keep_answerless_windows", "holdout_fraction",
+    "same_topic_negatives", "same_topic_neighbours", "swapped_name_negatives", "keep_answerless_windows", "holdout_fraction",
 )
 SCHEDULE_KEYS = DATA_KEYS + (
     "init_from", "batch_size", "lr", "warmup", "weight_decay", "max_steps", "epochs", "time_budget_min", "bf16",

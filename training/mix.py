@@ -7,6 +7,9 @@ The mix (issue 14, item 3) adds hard negatives, each a part of its own, seeded a
 - `same-topic`: a core question with a BM25 neighbour of its gold paragraph (same source
   set; for new-wiki that is mostly other paragraphs of the same article) that lacks every
   gold answer, the neighbour that best matches the question (`--same-topic-negatives`);
+- `swapped-name`: a core question with a name its gold paragraph holds swapped for another
+  question's name that the paragraph lacks, on the window of the original answer: the
+  on-topic question the paragraph doesn't answer (`--swapped-name-negatives`, off by default);
 - all of SubjQA's unanswerable questions, one window each (`--subjqa-unanswerable -1`), with
   all of its answerable ones (`--subjqa-answerable -1`) so SubjQA stays near its own balance.
 The first run's mix (model card, v1) is `--removed-sentence-negatives 0
@@ -23,7 +26,7 @@ from pathlib import Path
 
 from training.config import TrainConfig
 from training.data import CORE_SETS, Example, is_holdout, load_set
-from training.negatives import bm25_distractors, removed_sentence_negatives, same_topic_negatives
+from training.negatives import bm25_distractors, removed_sentence_negatives, same_topic_negatives, swapped_name_negatives
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,7 @@ def build_examples(cfg: TrainConfig) -> tuple[list[Example], list[dict]]:
     for name, n, make in (
         ("removed-sentence", cfg.removed_sentence_negatives, lambda d, q, k, r: removed_sentence_negatives(d, q, k, r)),
         ("same-topic", cfg.same_topic_negatives, lambda d, q, k, r: same_topic_negatives(d, q, k, r, cfg.same_topic_neighbours)),
+        ("swapped-name", cfg.swapped_name_negatives, swapped_name_negatives),
     ):
         if n <= 0:
             continue

@@ -1,8 +1,9 @@
-"""The three kinds of answerless training pairs: removed-sentence, same-topic and BM25 distractors."""
+"""The kinds of answerless training pairs: removed-sentence, same-topic, swapped-name and BM25 distractors."""
 
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 
 from index.keyword import tokenize
@@ -135,6 +136,65 @@ def same_topic_negatives(
             best = cands[0]
         stats["kept"] += 1
         out.append(Example(q["question"], docs[ids[best]]["text"], -1, "", "same-topic", first_window_only=True))
+    return out, stats
+
+
+# A run of capitalised words: a crude but language-free stand-in for a name ("Pakistan",
+# "Nawaz Sharif"); the apostrophe is left out so a possessive's name is the name alone.
+NAME = re.compile(r"\b[A-Z][\w.-]*[\w](?:\s+[A-Z][\w.-]*[\w])*")
+
+
+def names(text: str) -> list[re.Match]:
+    """The name-like runs of `text`, except one that opens it (a question's first word is capitalised anyway)."""
+    return [m for m in NAME.finditer(text) if m.start() > 0 and len(m.group()) >= 3]
+
+
+def swapped_name_negatives(
+    docs: dict[str, dict], questions: list[dict], n: int, rng: random.Random
+) -> tuple[list[Example], Counter]:
+    """A question with a name its gold paragraph holds swapped for another question's name the paragraph lacks.
+
+    The on-topic question the articles don't answer ("Who is China's defence minister?" on a
+    paragraph about Pakistan's) is the one a reader most often answers anyway. The swapped-in
+    name has as many words as the original, and no word of it occurs in the paragraph
+    (case-insensitive), so the question asks about something the paragraph never mentions.
+    The example keeps the window that held the original answer: the tempting span stays in view.
+    """
+    stats: Counter = Counter()
+    if n <= 0 or not questions:
+        return [], stats
+    pool: dict[int, list[str]] = {}
+    for q in questions:
+        for m in names(q["question"]):
+            pool.setdefault(len(m.group().split()), []).append(m.group())
+    pool = {k: sorted(set(v)) for k, v in pool.items()}
+    order = list(questions)
+    rng.shuffle(order)
+    out: list[Example] = []
+    for q in order:
+        if len(out) >= n:
+            break
+        if not [a for a in q["answers"] if a]:
+            continue
+        stats["tried"] += 1
+        text = docs[q["doc_id"]]["text"]
+        present = [m for m in names(q["question"]) if m.group() in text]
+        if not present:
+            stats["dropped: no name of the question in the paragraph"] += 1
+            continue
+        m = rng.choice(present)
+        low_words = set(re.findall(r"\w+", text.lower()))
+        width = len(m.group().split())
+        for _ in range(20):
+            other = rng.choice(pool[width])
+            if not set(re.findall(r"\w+", other.lower())) & low_words:
+                break
+        else:
+            stats["dropped: no name the paragraph lacks"] += 1
+            continue
+        question = q["question"][: m.start()] + other + q["question"][m.end() :]
+        stats["kept"] += 1
+        out.append(Example(question, text, -1, "", "swapped-name", focus=q["answer_starts"][0]))
     return out, stats
 
 
