@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from index.keyword import stems
 from index.store import StoredDocument
 from qa.excerpt import excerpt
+from qa.names import mentioned, names
 from qa.normalize import normalize_answer
 from qa.read import Calibration, Span
 from qa.retrieve import Passage
@@ -19,6 +20,9 @@ NESTED_MARGIN = 1.5  # logits; see `assemble`
 # An alternative must be about what the question asks: its sentence must hold at least this
 # share of the question's keyword stems that the answer's own sentence holds.
 SAME_QUESTION = 0.8
+# A passage is one chunk: the question's name is often in the sentence just before it. Wider
+# (800 characters, the whole article) answered "Who is China's defence minister?" again.
+NAMES_AROUND = 400
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,23 @@ def _alternatives(
     return alternatives
 
 
+def _named(question: str, passages: list[Passage], documents: dict[str, StoredDocument]) -> set[int]:
+    """The passages that mention what the question names (`mentioned`), in their words or their article's title.
+
+    A span from a passage that never names what the question asks about is not proof: "Who is
+    China's defence minister?" read against "Pakistan's defence minister Khurram Dastgir ..."
+    gives a confident span the passage doesn't support.
+    """
+    asked = names(question)
+    keep = set()
+    for i, p in enumerate(passages):
+        doc = documents.get(p.doc_id)
+        text = doc.text[max(0, p.start - NAMES_AROUND) : p.end + NAMES_AROUND] if doc else p.text
+        if not asked or mentioned(asked, text + "\n" + (doc.title if doc else "")):
+            keep.add(i)
+    return keep
+
+
 def assemble(
     question: str,
     passages: list[Passage],
@@ -243,14 +264,16 @@ def assemble(
 ) -> AskResponse:
     """Reader spans → one cited, calibrated answer (or none): group, cite, prefer, pick alternatives.
 
+    Spans count only from passages that mention every name the question asks about (`_named`).
     Each answer cites the places it was found, best first, with offsets into the stored
     document: one per passage, each scoring at or above the threshold (`_Group.citations`).
     Ranking and the score use the best span margin, which is comparable across passages;
     the calibration turns it into a score in [0, 1].
     """
     threshold = calibration.threshold if threshold is None else threshold
-    groups = _group(passages, spans, documents, calibration)
-    _cite_mentions(groups, passages, mentions, documents, calibration)
+    named = _named(question, passages, documents)
+    groups = _group(passages, [s for s in spans if s.passage in named], documents, calibration)
+    _cite_mentions(groups, passages, [m for m in mentions if m.passage in named], documents, calibration)
     ranked = sorted(groups.values(), key=lambda g: g.margin, reverse=True)
     if not ranked or calibration(ranked[0].margin) < threshold:
         best_score = calibration(ranked[0].margin) if ranked else 0.0

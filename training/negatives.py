@@ -7,6 +7,7 @@ import re
 from collections import Counter
 
 from index.keyword import tokenize
+from qa.names import name_spans
 from qa.normalize import normalize_answer
 from training.data import Example
 
@@ -139,16 +140,6 @@ def same_topic_negatives(
     return out, stats
 
 
-# A run of capitalised words: a crude but language-free stand-in for a name ("Pakistan",
-# "Nawaz Sharif"); the apostrophe is left out so a possessive's name is the name alone.
-NAME = re.compile(r"\b[A-Z][\w.-]*[\w](?:\s+[A-Z][\w.-]*[\w])*")
-
-
-def names(text: str) -> list[re.Match]:
-    """The name-like runs of `text`, except one that opens it (a question's first word is capitalised anyway)."""
-    return [m for m in NAME.finditer(text) if m.start() > 0 and len(m.group()) >= 3]
-
-
 def swapped_name_negatives(
     docs: dict[str, dict], questions: list[dict], n: int, rng: random.Random
 ) -> tuple[list[Example], Counter]:
@@ -165,8 +156,8 @@ def swapped_name_negatives(
         return [], stats
     pool: dict[int, list[str]] = {}
     for q in questions:
-        for m in names(q["question"]):
-            pool.setdefault(len(m.group().split()), []).append(m.group())
+        for a, b in name_spans(q["question"]):
+            pool.setdefault(len(q["question"][a:b].split()), []).append(q["question"][a:b])
     pool = {k: sorted(set(v)) for k, v in pool.items()}
     order = list(questions)
     rng.shuffle(order)
@@ -178,13 +169,13 @@ def swapped_name_negatives(
             continue
         stats["tried"] += 1
         text = docs[q["doc_id"]]["text"]
-        present = [m for m in names(q["question"]) if m.group() in text]
+        present = [(a, b) for a, b in name_spans(q["question"]) if q["question"][a:b] in text]
         if not present:
             stats["dropped: no name of the question in the paragraph"] += 1
             continue
-        m = rng.choice(present)
+        a, b = rng.choice(present)
         low_words = set(re.findall(r"\w+", text.lower()))
-        width = len(m.group().split())
+        width = len(q["question"][a:b].split())
         for _ in range(20):
             other = rng.choice(pool[width])
             if not set(re.findall(r"\w+", other.lower())) & low_words:
@@ -192,7 +183,7 @@ def swapped_name_negatives(
         else:
             stats["dropped: no name the paragraph lacks"] += 1
             continue
-        question = q["question"][: m.start()] + other + q["question"][m.end() :]
+        question = q["question"][:a] + other + q["question"][b:]
         stats["kept"] += 1
         out.append(Example(question, text, -1, "", "swapped-name", focus=q["answer_starts"][0]))
     return out, stats

@@ -1,0 +1,88 @@
+"""The names a question asks about, and whether a passage mentions each of them."""
+
+from __future__ import annotations
+
+import calendar
+import difflib
+import os.path
+import re
+import unicodedata
+
+# A run of capitalised words: a crude but language-free stand-in for a name ("Pakistan",
+# "Nawaz Sharif"); the apostrophe is left out so a possessive's name is the name alone.
+NAME = re.compile(r"\b[A-Z][\w.-]*\w(?:\s+[A-Z][\w.-]*\w)*")
+# A capitalised word that opens a sentence is capitalised anyway ("Which", "Turkey is ...").
+_SENTENCE_START = re.compile(r"(?:^[\"“‘(]*|[.?!:;][\"”’)]*\s+[\"“‘(]*)$")
+_WORD = re.compile(r"\w+")
+# Capitalised, but a date rather than what the question is about ("devastated Hawaii in August").
+_CALENDAR = frozenset(
+    w.casefold() for w in (*calendar.month_name, *calendar.month_abbr, *calendar.day_name, *calendar.day_abbr, "Sept", "Tues", "Thur", "Thurs") if w
+)
+SPELLING = 0.8  # difflib ratio at which two words of five letters or more, lengths within one, are one name spelt two ways
+
+
+def name_spans(question: str) -> list[tuple[int, int]]:
+    """Where the name-like runs of `question` are, three characters or more, less a word that opens a sentence."""
+    out = []
+    for m in NAME.finditer(question):
+        start, end = m.span()
+        if _SENTENCE_START.search(question[:start]):
+            rest = m.group().partition(" ")[2].lstrip()
+            start = end - len(rest)
+        name = question[start:end]
+        if len(name) >= 3 and name.casefold() not in _CALENDAR:
+            out.append((start, end))
+    return out
+
+
+def names(question: str) -> list[str]:
+    """The names `question` asks about (`name_spans`)."""
+    return [question[a:b] for a, b in name_spans(question)]
+
+
+def _fold(text: str) -> list[str]:
+    """Lower-cased words without accents: "Müller" and "Muller" are one word."""
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    return _WORD.findall(plain.casefold())
+
+
+def _same(a: str, b: str) -> bool:
+    """One word, inflected ("Russia", "Russian"; "Europe", "Europeans") or spelt differently ("Lavrov", "Lovrov")."""
+    if a == b:
+        return True
+    short = min(len(a), len(b))
+    common = len(os.path.commonprefix([a, b]))
+    if common >= 4 and common >= short - 1:
+        return True
+    return short >= 5 and abs(len(a) - len(b)) <= 1 and difflib.SequenceMatcher(None, a, b).ratio() >= SPELLING
+
+
+def _initials(words: list[str], size: int) -> set[str]:
+    return {"".join(w[0] for w in words[i : i + size]) for i in range(len(words) - size + 1)}
+
+
+def unmentioned(question_names: list[str], text: str) -> list[str]:
+    """The names none of whose words (three letters or more) `text` holds, inflected or spelt a
+    little differently; an acronym also counts as there when words of `text` spell it
+    ("PPP" in "Public-Private Partnering")."""
+    folded = _fold(text)
+    by_letter: dict[str, set[str]] = {}
+    for t in folded:  # a misspelt name keeps its first letter: only those words are compared
+        by_letter.setdefault(t[0], set()).add(t)
+    missing = []
+    for name in question_names:
+        parts = [w for w in _fold(name) if len(w) >= 3]
+        if not parts or any(any(_same(w, t) for t in by_letter.get(w[0], ())) for w in parts):
+            continue
+        if name.isupper() and " " not in name and name.casefold() in _initials(folded, len(name)):
+            continue
+        missing.append(name)
+    return missing
+
+
+def mentioned(question_names: list[str], text: str) -> bool:
+    """Whether `text` is about what the question names: every name of two words or more, and
+    some of the one-word names, which are often a people or a title ("Which American football
+    team ...") rather than who the question is about; a name on its own must be there."""
+    missing = unmentioned(question_names, text)
+    return not missing or (len(missing) < len(question_names) and all(" " not in n for n in missing))
