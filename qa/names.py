@@ -8,9 +8,10 @@ import os.path
 import re
 import unicodedata
 
-# A run of capitalised words: a crude but language-free stand-in for a name ("Pakistan",
-# "Nawaz Sharif"); the apostrophe is left out so a possessive's name is the name alone.
-NAME = re.compile(r"\b[A-Z][\w.-]*\w(?:\s+[A-Z][\w.-]*\w)*")
+# A name is a run of capitalised words ("Pakistan", "Nawaz Sharif", "Élysée Palace"): a crude
+# but language-free stand-in. A word may hold dots and hyphens ("U.S", "Russia-Pakistan"); the
+# apostrophe ends it, so a possessive's name is the name alone.
+_TOKEN = re.compile(r"\w(?:[\w.-]*\w)?")
 # A capitalised word that opens a sentence is capitalised anyway ("Which", "Turkey is ...").
 _SENTENCE_START = re.compile(r"(?:^[\"“‘(]*|[.?!:;][\"”’)]*\s+[\"“‘(]*)$")
 _WORD = re.compile(r"\w+")
@@ -23,11 +24,20 @@ SPELLING = 0.8  # difflib ratio at which two words of five letters or more, leng
 
 def name_spans(question: str) -> list[tuple[int, int]]:
     """Where the name-like runs of `question` are, three characters or more, less a word that opens a sentence."""
+    runs: list[list[int]] = []
+    last = -1  # where the previous capitalised word ended (-1: the previous word was not one)
+    for m in _TOKEN.finditer(question):
+        if not m.group()[0].isupper():
+            last = -1
+        elif last >= 0 and question[last : m.start()].isspace():
+            runs[-1][1] = last = m.end()
+        else:
+            runs.append([m.start(), m.end()])
+            last = m.end()
     out = []
-    for m in NAME.finditer(question):
-        start, end = m.span()
+    for start, end in runs:
         if _SENTENCE_START.search(question[:start]):
-            rest = m.group().partition(" ")[2].lstrip()
+            rest = question[start:end].partition(" ")[2].lstrip()
             start = end - len(rest)
         name = question[start:end]
         if len(name) >= 3 and name.casefold() not in _CALENDAR:

@@ -16,6 +16,9 @@ from qa.names import mentioned, names, unmentioned
         ("Turkey is the centerpiece of Thanksgiving dinner. Which US state raises the most turkeys?", ["Thanksgiving"]),
         ("The wildfire devastated Hawaii in August. Which island was hit on Monday, Feb 3?", ["Hawaii"]),  # dates aren't names
         ('Who said "Barbie" was great?', ["Barbie"]),
+        ("Who lives in the Élysée Palace, and who is Сhina's leader?", ["Élysée Palace", "Сhina"]),  # any script's capitals
+        # "Army" after "U.S." reads as a sentence's first word: dropped, which errs towards answering.
+        ("What did the U.S. Army and Russia-Pakistan talks do in 2018?", ["U.S", "Russia-Pakistan"]),
         ("when was the first joint exercise?", []),
     ],
 )
