@@ -264,7 +264,7 @@ def assemble(
 ) -> AskResponse:
     """Reader spans → one cited, calibrated answer (or none): group, cite, prefer, pick alternatives.
 
-    Spans count only from passages that mention every name the question asks about (`_named`).
+    Spans count only from passages that name what the question names (`_named`).
     Each answer cites the places it was found, best first, with offsets into the stored
     document: one per passage, each scoring at or above the threshold (`_Group.citations`).
     Ranking and the score use the best span margin, which is comparable across passages;
