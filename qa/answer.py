@@ -241,11 +241,13 @@ def _named(question: str, passages: list[Passage], documents: dict[str, StoredDo
     gives a confident span the passage doesn't support.
     """
     asked = names(question)
+    if not asked:
+        return set(range(len(passages)))
     keep = set()
     for i, p in enumerate(passages):
         doc = documents.get(p.doc_id)
-        text = doc.text[max(0, p.start - NAMES_AROUND) : p.end + NAMES_AROUND] if doc else p.text
-        if not asked or mentioned(asked, text + "\n" + (doc.title if doc else "")):
+        text = doc.text[max(0, p.start - NAMES_AROUND) : p.end + NAMES_AROUND] + "\n" + doc.title if doc else p.text
+        if mentioned(asked, text):
             keep.add(i)
     return keep
 
