@@ -12,8 +12,9 @@ import unicodedata
 # but language-free stand-in. A word may hold dots and hyphens ("U.S", "Russia-Pakistan"); the
 # apostrophe ends it, so a possessive's name is the name alone.
 _TOKEN = re.compile(r"\w(?:[\w.-]*\w)?")
-# A capitalised word that opens a sentence is capitalised anyway ("Which", "Turkey is ...").
-_SENTENCE_START = re.compile(r"(?:^[\"“‘(]*|[.?!:;][\"”’)]*\s+[\"“‘(]*)$")
+# A capitalised word that opens a sentence is capitalised anyway ("Which", "Turkey is ..."),
+# whatever marks stand before it: quotes, brackets, an invisible direction mark.
+_SENTENCE_START = re.compile(r"(?:^|[.?!:;])\W*$")
 _WORD = re.compile(r"\w+")
 # Capitalised, but a date rather than what the question is about ("devastated Hawaii in August").
 _CALENDAR = frozenset(

@@ -20,6 +20,7 @@ from qa.names import mentioned, names, unmentioned
         # "Army" after "U.S." reads as a sentence's first word: dropped, which errs towards answering.
         ("What did the U.S. Army and Russia-Pakistan talks do in 2018?", ["U.S", "Russia-Pakistan"]),
         ("when was the first joint exercise?", []),
+        ("\u202e“When was the first joint exercise?", []),  # a direction mark and a quote still open the sentence
     ],
 )
 def test_names_are_the_capitalised_runs_that_dont_open_a_sentence(question: str, expected: list[str]) -> None:
