@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from index.keyword import stems
 from index.store import StoredDocument
+from qa.answer_type import echoes, expected, fits
 from qa.excerpt import excerpt
 from qa.names import mentioned, names
 from qa.normalize import normalize_answer
@@ -266,7 +267,9 @@ def assemble(
 ) -> AskResponse:
     """Reader spans → one cited, calibrated answer (or none): group, cite, prefer, pick alternatives.
 
-    Spans count only from passages that name what the question names (`_named`).
+    Spans count only from passages that name what the question names (`_named`), and only
+    when their words can be what the question asks for (`answer_type`: "Monday" is no answer
+    to "When was X born?", nor is a span of the question's own words).
     Each answer cites the places it was found, best first, with offsets into the stored
     document: one per passage, each scoring at or above the threshold (`_Group.citations`).
     Ranking and the score use the best span margin, which is comparable across passages;
@@ -274,7 +277,8 @@ def assemble(
     """
     threshold = calibration.threshold if threshold is None else threshold
     named = _named(question, passages, documents)
-    groups = _group(passages, [s for s in spans if s.passage in named], documents, calibration)
+    kind = expected(question)
+    groups = _group(passages, [s for s in spans if s.passage in named and fits(kind, s.text) and not echoes(question, s.text)], documents, calibration)
     _cite_mentions(groups, passages, [m for m in mentions if m.passage in named], documents, calibration)
     ranked = sorted(groups.values(), key=lambda g: g.margin, reverse=True)
     if not ranked or calibration(ranked[0].margin) < threshold:

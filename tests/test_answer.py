@@ -316,6 +316,17 @@ def test_a_passage_that_never_names_what_the_question_asks_about_is_no_proof(pip
     assert all("Pakistan" in c.passage for c in r.citations)
 
 
+def test_a_span_of_the_wrong_kind_is_no_answer(pipeline) -> None:
+    """Issue 14: the articles name Patrushev but never his birth; a weekday is no birth date (real models)."""
+    from qa.schema import AskRequest
+
+    r = pipeline.ask(AskRequest(question="When was Nikolai Patrushev born?"), threshold=0.0)
+    assert r.answer is None or any(ch.isdigit() for ch in r.answer), r.answer
+    assert pipeline.ask(AskRequest(question="When was Nikolai Patrushev born?")).answer is None
+    # A question of a kind the articles do answer is answered as before.
+    assert pipeline.ask(AskRequest(question="How many wars have India and Pakistan fought?")).answer == "three"
+
+
 def test_spans_count_only_from_passages_that_name_what_the_question_names() -> None:
     texts = {
         "a": "Pakistan's defence minister Khurram Dastgir met the delegation.",
