@@ -16,7 +16,6 @@ from qa.read import Calibration, Span
 from qa.retrieve import Passage
 from qa.schema import Alternative, AskResponse, Citation
 
-
 NESTED_MARGIN = 1.5  # logits; see `assemble`
 # An alternative must be about what the question asks: its sentence must hold at least this
 # share of the question's keyword stems that the answer's own sentence holds.
@@ -141,21 +140,31 @@ def _cite_mentions(groups: dict[str, _Group], passages: list[Passage], mentions:
 
 
 def _part_of_a_name(longer: str, shorter_key: str) -> bool:
-    """Whether a one-word reading drops the rest of its name: words all capitalised ("Kevin" of "Kevin McCarthy").
+    """Whether a shorter reading cuts a name: one word of a capitalised name ("Kevin" of "Kevin McCarthy"),
+    or a name cut before its end ("Lt. Gen. Nazir Ahmed" of "Lt. Gen. Nazir Ahmed Butt").
 
-    Only a single word: "Sergey Shoigu" is still preferred to "Russian Defense Minister Sergey
-    Shoigu", whose dropped words are capitalised too, but are a title, not a name.
+    A title before a name may still go: "Sergey Shoigu" is preferred to "Russian Defense Minister
+    Sergey Shoigu", whose dropped words are capitalised too, but come before the name.
     """
     kept = shorter_key.split()
-    if len(kept) != 1:
-        return False
     words = [(w, normalize_answer(w)) for w in longer.split()]
     words = [(w, n) for w, n in words if n]
     for i in range(len(words) - len(kept) + 1):
         if [n for _, n in words[i : i + len(kept)]] == kept:
-            dropped = words[:i] + words[i + len(kept) :]
-            return bool(dropped) and all(w[0].isupper() for w, _ in dropped)
+            before, inside, after = words[:i], words[i : i + len(kept)], words[i + len(kept) :]
+            if len(kept) == 1 and (before or after) and all(w[0].isupper() for w, _ in before + after):
+                return True
+            return bool(after) and after[0][0][0].isupper() and inside[-1][0][0].isupper()
     return False
+
+
+def _owner_dropped(longer: str, shorter_key: str) -> bool:
+    """Whether a shorter reading only drops a leading owner's name: "Lt. Gen. Nazir Ahmed Butt" of "Pakistan’s Lt. Gen. ...".
+
+    The owner answers another question (whose general?); the reader proposing the rest is enough to prefer it.
+    """
+    first, _, rest = longer.partition(" ")
+    return first[:1].isupper() and first.endswith(("'s", "’s")) and rest[:1].isupper() and normalize_answer(rest) == shorter_key
 
 
 def _prefer(ranked: list[_Group], threshold: float, calibration: Calibration) -> _Group:
@@ -165,7 +174,8 @@ def _prefer(ranked: list[_Group], threshold: float, calibration: Calibration) ->
     it almost as high and at least as many articles give it: the extra words add nothing the
     articles agree on. Each step compares with the reading before it ("month of September",
     then "September"), so a reading nested twice is reached in two close steps. A name is
-    kept whole ("Kevin McCarthy", not "McCarthy"): its other words say who. The shorter
+    kept whole ("Kevin McCarthy", not "McCarthy"): its other words say who; an owner's name before
+    it may go however the reader scores the rest (`_owner_dropped`). The shorter
     reading must clear the threshold itself, or the answer would be given with no citation
     at or above it.
     """
@@ -176,7 +186,7 @@ def _prefer(ranked: list[_Group], threshold: float, calibration: Calibration) ->
             if g is not best
             and f" {g.key} " in f" {best.key} "
             and not _part_of_a_name(best.text, g.key)
-            and best.margin - g.margin <= NESTED_MARGIN
+            and (best.margin - g.margin <= NESTED_MARGIN or _owner_dropped(best.text, g.key))
             and len(g.article_margin) >= len(best.article_margin)
             and calibration(g.margin) >= threshold
         ]

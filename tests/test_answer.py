@@ -248,7 +248,7 @@ def test_an_alternative_must_answer_the_same_question(tmp_path) -> None:
 
 
 def test_a_name_is_kept_whole_but_a_title_may_go() -> None:
-    """ "McCarthy" alone does not replace "Kevin McCarthy"; "Sergey Shoigu" still replaces the title before it."""
+    """ "McCarthy" alone does not replace "Kevin McCarthy", nor "... Nazir Ahmed" "... Nazir Ahmed Butt"; "Sergey Shoigu" still replaces the title before it."""
     texts = {"a": "The speaker, Kevin McCarthy, lost the vote.", "b": "McCarthy said he would not run again."}
     k = texts["a"].index("Kevin")
     picks = [("a", 0, len(texts["a"]), k, k + 14, 5.0), ("a", 0, len(texts["a"]), k + 6, k + 14, 4.5), ("b", 0, len(texts["b"]), 0, 8, 4.4)]
@@ -260,6 +260,21 @@ def test_a_name_is_kept_whole_but_a_title_may_go() -> None:
     picks = [("a", 0, len(texts["a"]), title, s + 13, 5.0), ("a", 0, len(texts["a"]), s, s + 13, 4.5), ("b", 0, len(texts["b"]), 0, 13, 4.4)]
     docs, passages, spans = _setup(texts, picks)
     assert assemble("Who led the talks?", passages, spans, docs, CAL).answer == "Sergey Shoigu"
+
+    # A reading that stops before the name's last word is no shorter answer: it loses the surname.
+    texts = {"a": "Pakistan’s Lt. Gen. Nazir Ahmed Butt briefed the delegation."}
+    end = texts["a"].index(" briefed")
+    picks = [("a", 0, len(texts["a"]), 0, end, 5.0), ("a", 0, len(texts["a"]), 0, end - 5, 4.6)]
+    docs, passages, spans = _setup(texts, picks)
+    assert assemble("Who briefed the delegation?", passages, spans, docs, CAL).answer == "Pakistan’s Lt. Gen. Nazir Ahmed Butt"
+
+
+def test_an_owner_before_a_name_goes_however_the_reader_scores_the_rest() -> None:
+    texts = {"a": "Pakistan’s Lt. Gen. Nazir Ahmed Butt briefed the delegation."}
+    end, lt = texts["a"].index(" briefed"), texts["a"].index("Lt.")
+    picks = [("a", 0, len(texts["a"]), 0, end, 5.0), ("a", 0, len(texts["a"]), lt, end, 2.0)]
+    docs, passages, spans = _setup(texts, picks)
+    assert assemble("Who briefed the delegation?", passages, spans, docs, CAL).answer == "Lt. Gen. Nazir Ahmed Butt"
 
 
 def test_an_answer_never_runs_across_a_blank_line() -> None:
