@@ -195,6 +195,43 @@ def _prefer(ranked: list[_Group], threshold: float, calibration: Calibration) ->
         best = max(nested, key=lambda g: (len(g.article_margin), g.support))
 
 
+# Capitalised only because they open a sentence or a phrase: never a word of a name ("In Brazil").
+_NOT_NAME_WORDS = {
+    "a", "an", "the", "in", "on", "at", "by", "for", "from", "about", "until", "after", "before", "during",
+    "since", "around", "nearly", "almost", "some", "several", "most", "and", "but", "or", "as", "if", "with",
+    "of", "to", "into", "over", "under", "this", "that", "these", "those", "its", "his", "her", "their",
+    "our", "my", "your", "when", "while", "where", "who", "which", "what",
+}
+
+
+def _name_words(words: list[str]) -> bool:
+    """Whether every word is a capitalised word of letters (dots, hyphens, apostrophes allowed): "Lt.", "Jean-Luc", "O'Neil"."""
+    return all(
+        w[:1].isupper() and all(ch.isalpha() or ch in ".-'’" for ch in w) and w.casefold().strip(".") not in _NOT_NAME_WORDS
+        for w in words
+    )
+
+
+def _whole_name(best: _Group, ranked: list[_Group], threshold: float, calibration: Calibration) -> _Group:
+    """A surname alone gives way to the whole name the reader also proposed in one of its articles ("Biles" → "Simone Biles").
+
+    News names a person in full once and by surname after, so the reader often scores the
+    surname higher; the whole name says who, whatever the margin between them.
+    """
+    if len(best.key.split()) != 1 or not _name_words(best.text.split()):
+        return best
+    names = [
+        g for g in ranked
+        if g is not best
+        and len(g.text.split()) > 1
+        and _name_words(g.text.split())  # not "Taylor County, Florida": a place within, not a whole name
+        and g.key.split()[-1] == best.key
+        and g.docs & best.docs
+        and calibration(g.margin) >= threshold
+    ]
+    return max(names, key=lambda g: g.margin) if names else best
+
+
 def _stems(text: str) -> set[str]:
     return set(stems([text])[0].split())
 
@@ -294,7 +331,7 @@ def assemble(
     if not ranked or calibration(ranked[0].margin) < threshold:
         best_score = calibration(ranked[0].margin) if ranked else 0.0
         return AskResponse(question=question, answer=None, score=round(best_score, 4), citations=[], threshold=threshold)
-    best = _prefer(ranked, threshold, calibration)
+    best = _whole_name(_prefer(ranked, threshold, calibration), ranked, threshold, calibration)
     citations = best.citations(threshold)
     first = citations[0]  # never empty: the group's best span scores at or above the threshold
     return AskResponse(

@@ -277,6 +277,26 @@ def test_an_owner_before_a_name_goes_however_the_reader_scores_the_rest() -> Non
     assert assemble("Who briefed the delegation?", passages, spans, docs, CAL).answer == "Lt. Gen. Nazir Ahmed Butt"
 
 
+def test_a_surname_gives_way_to_the_whole_name_its_article_gives() -> None:
+    texts = {"a": "Simone Biles won a record eighth title. Biles said she was proud.", "b": "Gymnast Kay Biles trained in Ohio."}
+    later, kay = texts["a"].index("Biles said"), texts["b"].index("Kay")
+    picks = [("a", 0, len(texts["a"]), later, later + 5, 8.0), ("a", 0, len(texts["a"]), 0, 12, 2.0), ("b", 0, len(texts["b"]), kay, kay + 9, 3.0)]
+    docs, passages, spans = _setup(texts, picks)
+    r = assemble("Which gymnast won a record eighth title?", passages, spans, docs, CAL)
+    assert r.answer == "Simone Biles" and r.citations[0].doc_id == "a"  # not "Kay Biles": another article's Biles
+    # Words capitalised by the sentence, and a place that holds the word, are no whole name of it.
+    texts = {"a": "In Brazil, the league stopped. Brazil suspended all fixtures."}
+    br = texts["a"].index("Brazil suspended")
+    picks = [("a", 0, len(texts["a"]), br, br + 6, 8.0), ("a", 0, len(texts["a"]), 0, 9, 7.0)]
+    docs, passages, spans = _setup(texts, picks)
+    assert assemble("Which country suspended all fixtures?", passages, spans, docs, CAL).answer == "Brazil"
+    texts = {"a": "Idalia made landfall in Taylor County, Florida. Florida braced for floods."}
+    fl, taylor = texts["a"].index("Florida braced"), texts["a"].index("Taylor")
+    picks = [("a", 0, len(texts["a"]), fl, fl + 7, 8.0), ("a", 0, len(texts["a"]), taylor, taylor + 22, 7.0)]
+    docs, passages, spans = _setup(texts, picks)
+    assert assemble("Idalia made landfall in which state?", passages, spans, docs, CAL).answer == "Florida"
+
+
 def test_an_answer_never_runs_across_a_blank_line() -> None:
     """A list or a headline above its story is not one answer (real reader)."""
     from qa.read import Reader
