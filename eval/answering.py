@@ -5,7 +5,17 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from eval.common import CORES, ON_TOPIC, SEED_DEV, Section, dataset, read_jsonl, sample
+from eval.common import (
+    CORES,
+    ON_TOPIC,
+    RELIABILITY_HEAD,
+    SEED_DEV,
+    Section,
+    dataset,
+    read_jsonl,
+    reliability_rows,
+    sample,
+)
 from eval.retrieval import build
 from eval.retrieval import squad as retrieval_squad
 from qa.normalize import best_over_golds
@@ -33,6 +43,7 @@ def answer_squad(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
 def answer_squad_v2(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
     """SQuAD v2.0 scoring with the product's own abstention: "not found" is the empty answer."""
     has_em, has_f1, no_acc = [], [], []
+    answered = []  # (score, right): what a user is shown, and how often it is right (F1 >= 0.5)
     for q in qs:
         r = pipe.ask(AskRequest(question=q["question"]))
         if q["is_impossible"]:
@@ -41,9 +52,11 @@ def answer_squad_v2(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
             em, f1 = best_over_golds(r.answer, q["answers"]) if r.answer is not None else (0.0, 0.0)
             has_em.append(em)
             has_f1.append(f1)
+        if r.answer is not None:
+            answered.append((r.score, 0.0 if q["is_impossible"] else float(f1 >= 0.5)))
     n = len(has_f1) + len(no_acc)
     return {"questions": n, "overall_em": 100 * (sum(has_em) + sum(no_acc)) / n, "overall_f1": 100 * (sum(has_f1) + sum(no_acc)) / n,
-            "hasans_em": 100 * sum(has_em) / max(1, len(has_em)), "hasans_f1": 100 * sum(has_f1) / max(1, len(has_f1)), "noans_acc": 100 * sum(no_acc) / max(1, len(no_acc))}
+            "hasans_em": 100 * sum(has_em) / max(1, len(has_em)), "hasans_f1": 100 * sum(has_f1) / max(1, len(has_f1)), "noans_acc": 100 * sum(no_acc) / max(1, len(no_acc)), "answered": answered}
 
 
 def seed_dev(pipe: Pipeline) -> tuple[dict[str, float], list[str]]:
@@ -126,6 +139,8 @@ def run(work: Path, reader_path: Path | None, quick: bool, e2e_questions: int | 
     v2 = answer_squad_v2(squad2, sample(qs2, None if quick else v2_questions, seed=2))
     sections.append(Section("End-to-end with abstention (SQuAD v2.0 dev against its paragraphs)", [
         f"{v2['questions']} of {len(qs2)} questions{' (seeded sample)' if v2['questions'] < len(qs2) else ''} against {len(docs2)} paragraphs, top-5 hybrid passages, the product's calibrated threshold deciding \"not found\": "
-        f"overall EM {v2['overall_em']:.1f} / F1 {v2['overall_f1']:.1f}; HasAns EM {v2['hasans_em']:.1f} / F1 {v2['hasans_f1']:.1f}; NoAns (correctly not found) {v2['noans_acc']:.1f}."],
+        f"overall EM {v2['overall_em']:.1f} / F1 {v2['overall_f1']:.1f}; HasAns EM {v2['hasans_em']:.1f} / F1 {v2['hasans_f1']:.1f}; NoAns (correctly not found) {v2['noans_acc']:.1f}.",
+        "", f"Reliability of the score shown with each of the {len(v2['answered'])} answers given (right: F1 ≥ 0.5; an answer to an unanswerable question is wrong):",
+        "", *RELIABILITY_HEAD, *reliability_rows(v2["answered"])],
         {"e2e_squad2_overall_f1": v2["overall_f1"], "e2e_squad2_hasans_f1": v2["hasans_f1"], "e2e_squad2_noans_acc": v2["noans_acc"]}))
     return sections

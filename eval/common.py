@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -67,3 +68,19 @@ class Section:
     title: str
     lines: list[str]
     figures: dict[str, float]
+
+
+BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.01)
+
+
+def reliability_rows(pairs: list[tuple[float, float]]) -> list[str]:
+    """Score bins against how often the answer was right: a calibrated score matches its rate (issue 14)."""
+    out = []
+    for lo, hi in itertools.pairwise(BINS):
+        inside = [(s, ok) for s, ok in pairs if lo <= s < hi]
+        if inside:
+            out.append(f"| {lo:.1f}-{min(hi, 1.0):.1f} | {len(inside)} | {statistics.fmean(s for s, _ in inside):.2f} | {statistics.fmean(ok for _, ok in inside):.2f} |")
+    return out
+
+
+RELIABILITY_HEAD = ["| score | answers | mean score | right |", "|---|---|---|---|"]

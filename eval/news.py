@@ -16,7 +16,13 @@ import random
 import time
 from pathlib import Path
 
-from eval.common import EVAL_DATA, Section, read_jsonl
+from eval.common import (
+    EVAL_DATA,
+    RELIABILITY_HEAD,
+    Section,
+    read_jsonl,
+    reliability_rows,
+)
 from eval.ir import Success, mean
 from eval.retrieval import ranked_docs
 from index.documents import Document
@@ -53,6 +59,7 @@ def diagnose(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
     bins = {"right": 0, "retrieval": 0, "reading": 0, "selection": 0}
     em = f1 = cited = abstained_right = abstained_wrong = 0.0
     gold_read = 0
+    answered = []  # (score, right) of each answer given with abstention
     for q in qs:
         gold = set(q["gold_doc_ids"])
         rankings[q["id"]] = ranked_docs(pipe, q["question"], max(KS), "hybrid", depth=4)
@@ -71,6 +78,8 @@ def diagnose(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
             proposed = any(best_over_golds(passages[s.passage].text[s.start : s.end], q["answers"])[0] == 1.0 for s in reading.spans)
             bins["selection" if proposed else "reading" if in_read else "retrieval"] += 1
         free = pipe.ask(AskRequest(question=q["question"]))
+        if free.answer is not None:
+            answered.append((free.score, best_over_golds(free.answer, q["answers"])[0]))
         if free.answer is None:
             if e == 1.0:
                 abstained_right += 1
@@ -78,7 +87,7 @@ def diagnose(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
                 abstained_wrong += 1
     n = len(qs)
     out = {"questions": n, "em": 100 * em / n, "f1": 100 * f1 / n, "cited_gold": 100 * cited / n, "gold_read": gold_read / n,
-           "abstained_right": abstained_right, "abstained_wrong": abstained_wrong}
+           "abstained_right": abstained_right, "abstained_wrong": abstained_wrong, "answered": answered}
     qrels = {q["id"]: dict.fromkeys(q["gold_doc_ids"], 1) for q in qs}
     out |= {f"r{k}": mean(Success @ k, rankings, qrels) for k in KS}  # any answering article in the first k
     out |= {f"bin_{b}": v for b, v in bins.items()}
@@ -113,6 +122,11 @@ def run(work: Path, reader_path: Path | None, questions: int | None = None) -> S
             ("reading", "reading: read, but the reader never proposed the answer"), ("selection", "selection: proposed, another span won"))),
         f"- Time (issue 15): with each question's date as `as_of` (only articles published by then), EM {r['em_with_as_of']:.1f}; "
         f"without, {r['em_without_as_of']:.1f} (same run, forced answers).",
+        "",
+        f"Reliability of the score shown with each of the {len(r['answered'])} answers given with abstention (right: EM with the quiz's answer):",
+        "",
+        *RELIABILITY_HEAD,
+        *reliability_rows(r["answered"]),
         "",
         f"Ingest of the archive: {report.chunks / ingest_s:.1f} chunks/s, {len(docs) / ingest_s:.2f} articles/s ({ingest_s / 60:.1f} min).",
     ]

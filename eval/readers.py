@@ -8,7 +8,6 @@ reader's alone. It decides whether a newly trained reader replaces the shipped o
 from __future__ import annotations
 
 import argparse
-import itertools
 import shutil
 import statistics
 import tempfile
@@ -16,7 +15,15 @@ import time
 from pathlib import Path
 
 from eval.answering import on_topic, seed_dev
-from eval.common import EVAL_DATA, RESULTS, dataset, read_jsonl, sample
+from eval.common import (
+    EVAL_DATA,
+    RELIABILITY_HEAD,
+    RESULTS,
+    dataset,
+    read_jsonl,
+    reliability_rows,
+    sample,
+)
 from eval.news import NAME as NEWS
 from eval.news import documents as news_documents
 from eval.reader_bench import halves, squad_v1_gold, squad_v2, tuned_on_first
@@ -52,19 +59,6 @@ def squad2_open(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
     reliability = [(score, 1.0 if has and f1 >= 0.5 else 0.0) for score, has, f1, _, _ in rows]
     return {"reliability": reliability, "questions_b": len(b), "tuned_threshold": best_t, "tuned_overall_f1": overall, "tuned_hasans_f1": has_f1, "tuned_noans": no_acc,
             "product_overall_f1": 100 * (sum(p_has) + sum(p_no)) / len(b), "product_hasans_f1": 100 * statistics.fmean(p_has), "product_noans": 100 * statistics.fmean(p_no)}
-
-
-BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.01)
-
-
-def reliability_rows(pairs: list[tuple[float, float]]) -> list[str]:
-    """Score bins against how often the answer was right (F1 ≥ 0.5): a calibrated score matches its rate."""
-    out = []
-    for lo, hi in itertools.pairwise(BINS):
-        inside = [(s, ok) for s, ok in pairs if lo <= s < hi]
-        if inside:
-            out.append(f"| {lo:.1f}-{min(hi, 1.0):.1f} | {len(inside)} | {statistics.fmean(s for s, _ in inside):.2f} | {statistics.fmean(ok for _, ok in inside):.2f} |")
-    return out
 
 
 def news(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
@@ -175,7 +169,7 @@ def write(results: dict[str, dict], args: argparse.Namespace, minutes: float) ->
          "right means F1 ≥ 0.5, and any answer to an unanswerable question is wrong):"),
         "",
         *(line for label in labels for line in (
-            f"{label}:", "", "| score | answers | mean score | right |", "|---|---|---|---|", *reliability_rows(results[label]["v2_reliability"]), "")),
+            f"{label}:", "", *RELIABILITY_HEAD, *reliability_rows(results[label]["v2_reliability"]), "")),
         "On-topic questions answered anyway:",
         *(f"- {k}: {results[k]['on_topic_answered'] or 'none'}" for k in labels),
         "",
