@@ -59,6 +59,7 @@ _ASKS = [
     (Kind.AGENT, re.compile(_OPEN + r"(?:who|whom|where)\b")),
 ]
 _LATER_ASK = re.compile(r"[,.;:] (?=(?:what|which|who|whom|whose|where|why|how)\b)")
+_LEADING_MARKS = re.compile(r"^[\W_]+")
 _WORDS = re.compile(r"[^\W\d_]+")
 _DIGIT = re.compile(r"\d")
 # "fifteen", "forty", "a fifth", "tenfold": number words the list above doesn't hold.
@@ -67,7 +68,8 @@ _NUMBERISH = re.compile(r"^(?:(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|
 
 def expected(question: str) -> Kind | None:
     """The kind of answer the question asks for; None when its words don't say clearly."""
-    q = " ".join(question.lower().split())
+    # Marks before the first word (quotes, an invisible direction mark) don't move where the question opens.
+    q = _LEADING_MARKS.sub("", " ".join(question.lower().split()))
     # "When X and Y are finite, what is ...?": the question is asked by the clause after the comma.
     q = _LATER_ASK.split(q)[-1] if _LATER_ASK.search(q) else q
     for kind, pattern in _ASKS:

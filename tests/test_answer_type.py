@@ -18,6 +18,7 @@ from qa.answer_type import Kind, echoes, expected, fits
         ("What percentage of people in the US have some immunity to Covid-19?", Kind.NUMBER),
         ("When was the first joint exercise?", None),  # "when" is answered by events as often as by dates
         ("In 2017, when was Lavrov born?", Kind.YEAR),
+        ("\u202e“When was Nikolai Patrushev born?", Kind.YEAR),  # a direction mark and a quote before it
         ("Who briefed the Russian military delegation?", Kind.AGENT),
         ("Where did Lavrov meet Khawaja Asif?", Kind.AGENT),
         # "when" and "how much" inside the question are conjunctions, or the question is asked after the comma.
