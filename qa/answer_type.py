@@ -14,7 +14,7 @@ class Kind(str, Enum):
     Empire", "after dropping to the sea-floor") as dates, and checking it lost right answers on SQuAD."""
 
     NUMBER = "number"  # "How many ...", "What percentage of ..."
-    YEAR = "year"  # "In what year ...", "When was X born?"
+    YEAR = "year"  # "In what year ...", "When was X born?" (not "When did X die?": news says "on Sunday")
     AGENT = "agent"  # "Who ...", "Where ...": never a bare number or date
 
 
@@ -44,7 +44,7 @@ _ASKS = [
         Kind.YEAR,
         re.compile(
             _OPEN
-            + r"(?:(?:what|which) (?:year|century|decade)(?! of)|when (?:was|were|is) .{1,80}? (?:born|founded)\b|when did .{1,80}? die\b)"
+            + r"(?:(?:what|which) (?:year|century|decade)(?! of)|when (?:was|were|is) .{1,80}? (?:born|founded)\b)"
             r"|\bin (?:what|which) (?:year|century|decade)\b"
         ),
     ),
@@ -62,6 +62,8 @@ _LATER_ASK = re.compile(r"[,.;:] (?=(?:what|which|who|whom|whose|where|why|how)\
 _LEADING_MARKS = re.compile(r"^[\W_]+")
 _WORDS = re.compile(r"[^\W\d_]+")
 _DIGIT = re.compile(r"\d")
+# A year or a century in digits: "1953", "the 1990s", "'98", "19th"; not an age ("26").
+_YEAR_DIGITS = re.compile(r"(?<!\d)\d{3,4}(?!\d)|\d0s\b|['’]\d\d\b|\d(?:st|nd|rd|th)\b")
 # "fifteen", "forty", "a fifth", "tenfold": number words the list above doesn't hold.
 _NUMBERISH = re.compile(r"^(?:(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty|(?:four|fif|six|seven|eigh|nin|ten)ths?)$|fold$")
 
@@ -86,11 +88,11 @@ def fits(kind: Kind | None, answer: str) -> bool:
     words = _WORDS.findall(text)
     if kind is Kind.AGENT:
         return any(w not in _CALENDAR for w in words)
+    if kind is Kind.YEAR:
+        return bool(_YEAR_DIGITS.search(text)) or any(w in _YEAR_WORDS for w in words)
     if _DIGIT.search(text):
         return True
-    if kind is Kind.NUMBER:
-        return any(w in _NUMBER_WORDS or _NUMBERISH.search(w) for w in words)
-    return any(w in _YEAR_WORDS for w in words)
+    return any(w in _NUMBER_WORDS or _NUMBERISH.search(w) for w in words)
 
 
 def echoes(question: str, answer: str) -> bool:

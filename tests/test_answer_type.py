@@ -38,6 +38,9 @@ def test_the_kind_is_read_from_the_question_word(question: str, kind: Kind | Non
     [
         (Kind.YEAR, "Monday", False),
         (Kind.YEAR, "1953", True),
+        (Kind.YEAR, "26", False),  # an age, not a year of birth
+        (Kind.YEAR, "the 1990s", True),
+        (Kind.YEAR, "'98", True),
         (Kind.YEAR, "the 19th century", True),
         (Kind.YEAR, "two years ago", True),
         (Kind.NUMBER, "Pakistan and China", False),
