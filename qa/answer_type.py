@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import calendar
 import re
 from enum import Enum
 
+from qa.names import CALENDAR
 from qa.normalize import normalize_answer
 
 
@@ -18,11 +18,6 @@ class Kind(str, Enum):
     AGENT = "agent"  # "Who ...", "Where ...": never a bare number or date
 
 
-_CALENDAR = (
-    {m.lower() for m in calendar.month_name[1:]}
-    | {m.lower() for m in calendar.month_abbr[1:]}
-    | {d.lower() for d in calendar.day_name}
-)
 _NUMBER_WORDS = {
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
     "twelve", "hundred", "hundreds", "thousand", "thousands", "million", "millions", "billion", "billions",
@@ -87,7 +82,7 @@ def fits(kind: Kind | None, answer: str) -> bool:
     text = answer.lower()
     words = _WORDS.findall(text)
     if kind is Kind.AGENT:
-        return any(w not in _CALENDAR for w in words)
+        return any(w not in CALENDAR for w in words)
     if kind is Kind.YEAR:
         return bool(_YEAR_DIGITS.search(text)) or any(w in _YEAR_WORDS for w in words)
     if _DIGIT.search(text):

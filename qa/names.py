@@ -16,8 +16,9 @@ _TOKEN = re.compile(r"\w(?:[\w.-]*\w)?")
 # whatever marks stand before it: quotes, brackets, an invisible direction mark.
 _SENTENCE_START = re.compile(r"(?:^|[.?!:;])\W*$")
 _WORD = re.compile(r"\w+")
-# Capitalised, but a date rather than what the question is about ("devastated Hawaii in August").
-_CALENDAR = frozenset(
+# Capitalised, but a date rather than what the question is about ("devastated Hawaii in August");
+# also what an answer to "Who ...?" never is alone (`qa/answer_type.py`).
+CALENDAR = frozenset(
     w.casefold() for w in (*calendar.month_name, *calendar.month_abbr, *calendar.day_name, *calendar.day_abbr, "Sept", "Tues", "Thur", "Thurs") if w
 )
 SPELLING = 0.8  # difflib ratio at which two words of five letters or more, lengths within one, are one name spelt two ways
@@ -41,7 +42,7 @@ def name_spans(question: str) -> list[tuple[int, int]]:
             rest = question[start:end].partition(" ")[2].lstrip()
             start = end - len(rest)
         name = question[start:end]
-        if len(name) >= 3 and name.casefold() not in _CALENDAR:
+        if len(name) >= 3 and name.casefold() not in CALENDAR:
             out.append((start, end))
     return out
 
