@@ -139,6 +139,23 @@ def _cite_mentions(groups: dict[str, _Group], passages: list[Passage], mentions:
             _cite(group, doc, passage, passage.start + m.start, passage.start + m.end, m.margin, calibration)
 
 
+# Capitalised only because they open a sentence or a phrase: never a word of a name ("In Brazil").
+_NOT_NAME_WORDS = {
+    "a", "an", "the", "in", "on", "at", "by", "for", "from", "about", "until", "after", "before", "during",
+    "since", "around", "nearly", "almost", "some", "several", "most", "and", "but", "or", "as", "if", "with",
+    "of", "to", "into", "over", "under", "this", "that", "these", "those", "its", "his", "her", "their",
+    "our", "my", "your", "when", "while", "where", "who", "which", "what",
+}
+
+
+def _name_words(words: list[str]) -> bool:
+    """Whether every word is a capitalised word of letters (dots, hyphens, apostrophes allowed): "Lt.", "Jean-Luc", "O'Neil"."""
+    return all(
+        w[:1].isupper() and all(ch.isalpha() or ch in ".-'’" for ch in w) and w.casefold().strip(".") not in _NOT_NAME_WORDS
+        for w in words
+    )
+
+
 def _part_of_a_name(longer: str, shorter_key: str) -> bool:
     """Whether a shorter reading cuts a name: one word of a capitalised name ("Kevin" of "Kevin McCarthy"),
     or a name cut before its end ("Lt. Gen. Nazir Ahmed" of "Lt. Gen. Nazir Ahmed Butt").
@@ -152,9 +169,9 @@ def _part_of_a_name(longer: str, shorter_key: str) -> bool:
     for i in range(len(words) - len(kept) + 1):
         if [n for _, n in words[i : i + len(kept)]] == kept:
             before, inside, after = words[:i], words[i : i + len(kept)], words[i + len(kept) :]
-            if len(kept) == 1 and (before or after) and all(w[0].isupper() for w, _ in before + after):
+            if len(kept) == 1 and (before or after) and _name_words([w for w, _ in before + after]):
                 return True
-            return bool(after) and after[0][0][0].isupper() and inside[-1][0][0].isupper()
+            return bool(after) and _name_words([inside[-1][0], after[0][0]])
     return False
 
 
@@ -193,23 +210,6 @@ def _prefer(ranked: list[_Group], threshold: float, calibration: Calibration) ->
         if not nested:
             return best
         best = max(nested, key=lambda g: (len(g.article_margin), g.support))
-
-
-# Capitalised only because they open a sentence or a phrase: never a word of a name ("In Brazil").
-_NOT_NAME_WORDS = {
-    "a", "an", "the", "in", "on", "at", "by", "for", "from", "about", "until", "after", "before", "during",
-    "since", "around", "nearly", "almost", "some", "several", "most", "and", "but", "or", "as", "if", "with",
-    "of", "to", "into", "over", "under", "this", "that", "these", "those", "its", "his", "her", "their",
-    "our", "my", "your", "when", "while", "where", "who", "which", "what",
-}
-
-
-def _name_words(words: list[str]) -> bool:
-    """Whether every word is a capitalised word of letters (dots, hyphens, apostrophes allowed): "Lt.", "Jean-Luc", "O'Neil"."""
-    return all(
-        w[:1].isupper() and all(ch.isalpha() or ch in ".-'’" for ch in w) and w.casefold().strip(".") not in _NOT_NAME_WORDS
-        for w in words
-    )
 
 
 def _whole_name(best: _Group, ranked: list[_Group], threshold: float, calibration: Calibration) -> _Group:
