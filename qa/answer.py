@@ -149,9 +149,9 @@ _NOT_NAME_WORDS = {
 
 
 def _name_words(words: list[str]) -> bool:
-    """Whether every word is a capitalised word of letters (dots, hyphens, apostrophes allowed): "Lt.", "Jean-Luc", "O'Neil"."""
+    """Whether every word is a capitalised word of letters or digits (dots, hyphens, apostrophes allowed): "Lt.", "Jean-Luc", "O'Neil", "R2-D2"."""
     return all(
-        w[:1].isupper() and all(ch.isalpha() or ch in ".-'’" for ch in w) and w.casefold().strip(".") not in _NOT_NAME_WORDS
+        w[:1].isupper() and all(ch.isalnum() or ch in ".-'’" for ch in w) and w.casefold().strip(".") not in _NOT_NAME_WORDS
         for w in words
     )
 

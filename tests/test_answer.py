@@ -254,6 +254,11 @@ def test_a_name_is_kept_whole_but_a_title_may_go() -> None:
     picks = [("a", 0, len(texts["a"]), k, k + 14, 5.0), ("a", 0, len(texts["a"]), k + 6, k + 14, 4.5), ("b", 0, len(texts["b"]), 0, 8, 4.4)]
     docs, passages, spans = _setup(texts, picks)
     assert assemble("Who lost the vote?", passages, spans, docs, CAL).answer == "Kevin McCarthy"
+    texts = {"a": "Droid R2-D2 Mark2 repaired the ship."}
+    end = texts["a"].index(" repaired")
+    picks = [("a", 0, len(texts["a"]), 6, end, 5.0), ("a", 0, len(texts["a"]), 6, 11, 4.8)]
+    docs, passages, spans = _setup(texts, picks)
+    assert assemble("Who repaired the ship?", passages, spans, docs, CAL).answer == "R2-D2 Mark2"  # digits in a name keep it whole
 
     texts = {"a": "Talks were led by Russian Defense Minister Sergey Shoigu in Moscow.", "b": "Sergey Shoigu flew home."}
     s, title = texts["a"].index("Sergey"), texts["a"].index("Russian")

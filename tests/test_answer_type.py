@@ -19,6 +19,7 @@ from qa.answer_type import Kind, echoes, expected, fits
         ("When was the first joint exercise?", None),  # "when" is answered by events as often as by dates
         ("In 2017, when was Lavrov born?", Kind.YEAR),
         ("\u202e“When was Nikolai Patrushev born?", Kind.YEAR),  # a direction mark and a quote before it
+        ("Wh\u200den was Nikolai Patrushev born?", Kind.YEAR),  # a zero-width joiner inside the question word
         ("Who briefed the Russian military delegation?", Kind.AGENT),
         ("Where did Lavrov meet Khawaja Asif?", Kind.AGENT),
         # "when" and "how much" inside the question are conjunctions, or the question is asked after the comma.
