@@ -297,6 +297,14 @@ def calibrate(ctx: typer.Context) -> None:
     main(ctx.args)
 
 
+@app.command("calibrate-answers", cls=_Command, context_settings=_PASS_THROUGH, add_help_option=False)
+def calibrate_answers(ctx: typer.Context) -> None:
+    """Fit the answer's score and threshold end to end on held-out questions (after qa calibrate)."""
+    from training.confidence import main
+
+    main(ctx.args)
+
+
 @app.command("eval", cls=_Command, context_settings=_PASS_THROUGH, add_help_option=False)
 def evaluate(ctx: typer.Context) -> None:
     """Run the benchmarks in eval/ (qa eval --quick for the CI subset)."""

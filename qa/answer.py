@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from index.keyword import stems
 from index.store import StoredDocument
 from qa.answer_type import echoes, expected, fits
+from qa.confidence import LEAD_CAP, Confidence, Evidence
 from qa.excerpt import excerpt
 from qa.names import mentioned, names
 from qa.normalize import normalize_answer
@@ -35,6 +36,7 @@ class _Found:
 
     citation: Citation
     value: float
+    passage: int  # retrieval rank of the passage it was found in
 
 
 def _overlaps(a: Citation, b: Citation) -> bool:
@@ -90,7 +92,7 @@ def _with_excerpt(c: Citation) -> Citation:
     return c.model_copy(update={"excerpt_start": c.passage_start + ex.start, "excerpt_end": c.passage_start + ex.end})
 
 
-def _cite(group: _Group, doc: StoredDocument, passage: Passage, a: int, b: int, margin: float, calibration: Calibration) -> None:
+def _cite(group: _Group, doc: StoredDocument, passage: Passage, rank: int, a: int, b: int, margin: float, calibration: Calibration) -> None:
     if (doc.doc_id, a, b) in group.seen:
         return  # the same words found again through an overlapping chunk (spans come best first)
     group.seen.add((doc.doc_id, a, b))
@@ -109,7 +111,7 @@ def _cite(group: _Group, doc: StoredDocument, passage: Passage, a: int, b: int, 
         score=round(value, 4),
         group=doc.group or doc.doc_id,
     )
-    group.found.append(_Found(citation, value))
+    group.found.append(_Found(citation, value, rank))
 
 
 def _group(
@@ -125,7 +127,7 @@ def _group(
             continue  # punctuation-only spans, or a document deleted since retrieval
         a, b = passage.start + span.start, passage.start + span.end
         group = groups.setdefault(key, _Group(key, span.margin, span.text))
-        _cite(group, doc, passage, a, b, span.margin, calibration)
+        _cite(group, doc, passage, span.passage, a, b, span.margin, calibration)
     return groups
 
 
@@ -136,7 +138,7 @@ def _cite_mentions(groups: dict[str, _Group], passages: list[Passage], mentions:
         passage = passages[m.passage]
         doc = documents.get(passage.doc_id)
         if group is not None and doc is not None:
-            _cite(group, doc, passage, passage.start + m.start, passage.start + m.end, m.margin, calibration)
+            _cite(group, doc, passage, m.passage, passage.start + m.start, passage.start + m.end, m.margin, calibration)
 
 
 # Capitalised only because they open a sentence or a phrase: never a word of a name ("In Brazil").
@@ -243,17 +245,35 @@ def _about(terms: set[str], c: Citation) -> int:
     return len((terms - _stems(answer)) & _stems(shown))
 
 
+def _evidence(question: str, ranked: list[_Group], group: _Group, first: Citation) -> Evidence:
+    """What supports one answer beyond its best span's margin (see `qa.confidence`)."""
+    rivals = [g.margin for g in ranked if g is not group and g.key not in group.key and group.key not in g.key]
+    terms = _stems(question) - _stems(group.text)
+    return Evidence(
+        margin=group.margin,
+        lead=min(LEAD_CAP, group.margin - max(rivals)) if rivals else LEAD_CAP,
+        about=_about(terms, first) / len(terms) if terms else 1.0,
+        rank=min(f.passage for f in group.found),
+    )
+
+
+def _top(group: _Group) -> Citation:
+    """The group's best place, with its excerpt (what `_evidence` reads around the answer)."""
+    return _with_excerpt(max(group.found, key=lambda f: f.value).citation)
+
+
 def _alternatives(
     question: str, ranked: list[_Group], best: _Group, best_citation: Citation, documents: dict[str, StoredDocument],
-    calibration: Calibration, threshold: float, alternative_ratio: float, max_alternatives: int,
+    score: Callable[[_Group], float], threshold: float, span_threshold: float, alternative_ratio: float, max_alternatives: int,
 ) -> list[Alternative]:
     """Different answers from other articles that score close to the best one and answer the same question.
 
     A span the reader likes in a sentence about something else ("The Ostrand library was opened
     by Paul Kine." for "Who opened the Zorbulon bridge?") is not an article saying otherwise:
     its sentence must hold nearly as many of the question's keywords as the answer's does.
+    Each is scored as the answer is (`score`), and must clear the same threshold.
     """
-    best_score = calibration(best.margin)
+    best_score = score(best)
     terms = _stems(question)
     needed = SAME_QUESTION * _about(terms, best_citation)
     alternatives: list[Alternative] = []
@@ -261,20 +281,20 @@ def _alternatives(
     for g in ranked:
         if g is best:
             continue
-        score = calibration(g.margin)
-        if score < threshold or score < alternative_ratio * best_score:
-            continue
         if any(g.key in k or k in g.key for k in chosen):
             continue  # a longer or shorter reading of an answer already shown, not a disagreement
         if not g.docs - best.docs:
             continue  # another span of the same articles: a weaker reading, not articles disagreeing
-        citations = [c for c in g.citations(threshold) if _about(terms, c) >= needed]
+        value = score(g)
+        if value < threshold or value < alternative_ratio * best_score:
+            continue
+        citations = [c for c in g.citations(span_threshold) if _about(terms, c) >= needed]
         if not citations:
             continue  # its words answer another question
         chosen.append(g.key)
         first = citations[0]
         alternatives.append(
-            Alternative(answer=documents[first.doc_id].text[first.answer_start : first.answer_end], score=round(score, 4), citations=citations)
+            Alternative(answer=documents[first.doc_id].text[first.answer_start : first.answer_end], score=round(value, 4), citations=citations)
         )
         if len(alternatives) >= max_alternatives:
             break
@@ -307,40 +327,54 @@ def assemble(
     documents: dict[str, StoredDocument],
     calibration: Calibration,
     *,
+    confidence: Confidence | None = None,
     threshold: float | None = None,
     alternative_ratio: float = 0.75,
     max_alternatives: int = 3,
     mentions: Sequence[Span] = (),
 ) -> AskResponse:
-    """Reader spans → one cited, calibrated answer (or none): group, cite, prefer, pick alternatives.
+    """Reader spans → one cited, scored answer (or none): group, cite, prefer, score, pick alternatives.
 
     Spans count only from passages that name what the question names (`_named`), and only
     when their words can be what the question asks for (`answer_type`: "Monday" is no answer
     to "When was X born?", nor is a span of the question's own words).
-    Each answer cites the places it was found, best first, with offsets into the stored
-    document: one per passage, each scoring at or above the threshold (`_Group.citations`).
-    Ranking and the score use the best span margin, which is comparable across passages;
-    the calibration turns it into a score in [0, 1].
+    Ranking uses the best span margin, which is comparable across passages; the calibration
+    turns a margin into a span score, and a place is cited when its span score clears the
+    span threshold (`_Group.citations`). The answer's own score is the `confidence` model's
+    probability that it is right, from its margin, its lead over a different answer, the
+    question's words around it and its passage's rank (`qa.confidence`); without that model
+    it is the span score. `threshold` (default: the model's) decides abstention on that score;
+    0 forces an answer and cites every place.
     """
-    threshold = calibration.threshold if threshold is None else threshold
+    answer_threshold = threshold if threshold is not None else (confidence or calibration).threshold
+    span_threshold = min(answer_threshold, calibration.threshold) if confidence else answer_threshold
     named = _named(question, passages, documents)
     kind = expected(question)
     groups = _group(passages, [s for s in spans if s.passage in named and fits(kind, s.text) and not echoes(question, s.text)], documents, calibration)
     _cite_mentions(groups, passages, [m for m in mentions if m.passage in named], documents, calibration)
     ranked = sorted(groups.values(), key=lambda g: g.margin, reverse=True)
-    if not ranked or calibration(ranked[0].margin) < threshold:
-        best_score = calibration(ranked[0].margin) if ranked else 0.0
-        return AskResponse(question=question, answer=None, score=round(best_score, 4), citations=[], threshold=threshold)
-    best = _whole_name(_prefer(ranked, threshold, calibration), ranked, threshold, calibration)
-    citations = best.citations(threshold)
-    first = citations[0]  # never empty: the group's best span scores at or above the threshold
-    return AskResponse(
+
+    def score(g: _Group) -> float:
+        return confidence(_evidence(question, ranked, g, _top(g))) if confidence else calibration(g.margin)
+
+    if not ranked:
+        return AskResponse(question=question, answer=None, score=0.0, citations=[], threshold=answer_threshold)
+    best = _whole_name(_prefer(ranked, span_threshold, calibration), ranked, span_threshold, calibration)
+    value = score(best)
+    if value < answer_threshold:
+        return AskResponse(question=question, answer=None, score=round(value, 4), citations=[], threshold=answer_threshold)
+    # Never empty: the best place is listed even when the answer's score, not its span's, cleared the bar.
+    citations = best.citations(min(span_threshold, calibration(best.margin)))
+    first = citations[0]
+    response = AskResponse(
         question=question,
         answer=documents[first.doc_id].text[first.answer_start : first.answer_end],
-        score=round(calibration(best.margin), 4),
+        score=round(value, 4),
         citations=citations,
-        alternatives=_alternatives(question, ranked, best, first, documents, calibration, threshold, alternative_ratio, max_alternatives),
+        alternatives=_alternatives(question, ranked, best, first, documents, score, answer_threshold, span_threshold, alternative_ratio, max_alternatives),
         articles=len({c.doc_id for c in citations}),  # the articles listed, not every weak mention
         sources=len({c.group for c in citations}),  # copies of one story are one source
-        threshold=threshold,
+        threshold=answer_threshold,
     )
+    response._evidence = _evidence(question, ranked, best, _top(best))
+    return response

@@ -208,6 +208,7 @@ class Pipeline:
             reading.spans,
             documents,
             self.reader.calibration,
+            confidence=self.reader.confidence,
             threshold=self.settings.no_answer_threshold if threshold is None else threshold,
             alternative_ratio=0.0 if latest else self.settings.alternative_ratio,
             max_alternatives=CANDIDATES if latest else 3,

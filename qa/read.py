@@ -12,8 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.confidence import Confidence
 from qa.spans import PARAGRAPH_BREAK, TOP_SPANS, decode_window
-from qa.windows import MAX_LEN, MAX_QUESTION_TOKENS, STRIDE, TRUNCATION, fit_question, question_limit
+from qa.windows import (
+    MAX_LEN,
+    MAX_QUESTION_TOKENS,
+    STRIDE,
+    TRUNCATION,
+    fit_question,
+    question_limit,
+)
 
 PACKAGED_READER = Path(__file__).parent / "models" / "reader"
 
@@ -123,6 +131,7 @@ class Reader:
         self.backend = backend
         self.cache_dir = cache_dir
         self.calibration = Calibration()
+        self.confidence: Confidence | None = None  # the answer's score (qa.confidence); None: the span score
         self._tokenizer = None
         self._counter = None
         self._session = None
@@ -158,6 +167,7 @@ class Reader:
                 self._model = model.float().eval()
             self.backend = backend
             self.calibration = Calibration.load(self.model_dir)
+            self.confidence = Confidence.load(self.model_dir)
             # The `tokenizers` library directly (what transformers' fast tokenizer wraps): the
             # answering path then never imports transformers or torch.
             tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))

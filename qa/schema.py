@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+)
 
 from index import dates
 from index.ids import MAX_ID_CHARS, InvalidId, check_given
@@ -142,6 +149,7 @@ class AskResponse(BaseModel):
         description="The question asks about the latest state and articles of different dates answer differently: "
         "`answer` is the most recent article's, `alternatives` are the earlier answers, newest first.",
     )
+    _evidence: Any = PrivateAttr(None)  # qa.confidence.Evidence of the answer, for fitting the confidence model
 
 
 class DocumentSummary(BaseModel):

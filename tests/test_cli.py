@@ -166,7 +166,7 @@ def test_help_reads_like_a_normal_cli(tmp_path: Path) -> None:
 def test_tools_show_their_own_options(tmp_path: Path) -> None:
     """`qa train-reader --help` and its kind reach the tool's own parser, not an empty typer page."""
     env = qa_env(tmp_path / "data", QA_SAMPLE_CORPUS="false")
-    for command, option in [("train-reader", "--init-from"), ("export-reader", "--format"), ("calibrate", "--holdout"), ("eval", "--quick")]:
+    for command, option in [("train-reader", "--init-from"), ("export-reader", "--format"), ("calibrate", "--holdout"), ("calibrate-answers", "--train-data"), ("eval", "--quick")]:
         r = run_qa(command, "--help", env=env)
         assert r.returncode == 0, r.stderr
         assert f"usage: qa {command} " in r.stdout and option in r.stdout, r.stdout
@@ -180,6 +180,7 @@ def test_tools_show_their_own_options(tmp_path: Path) -> None:
         ["train-reader", "--train-data", "/no/such/train-data"],
         ["export-reader", "/no/such/checkpoint.pt"],
         ["calibrate", "--holdout", "/no/such/holdout.jsonl"],
+        ["calibrate-answers", "--train-data", "/no/such/train-data"],
     ],
 )
 def test_tools_refuse_a_missing_path_up_front(tmp_path: Path, args: list[str]) -> None:

@@ -24,21 +24,24 @@ from training.config import existing
 from training.negatives import removed_sentence_negatives
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 50) -> tuple[float, float]:
-    """Newton's method for a one-feature logistic regression (slope, intercept).
+def fit_logistic(x: np.ndarray, y: np.ndarray, iters: int = 50, l2: float = 1e-6) -> tuple[np.ndarray, float]:
+    """Newton's method for a logistic regression: (weights, intercept) for features `x` (n, d).
 
     Kept by hand on purpose: neither scipy nor scikit-learn is a dependency of the project
     (they arrive only through sentence-transformers, which answering no longer needs), and
-    an unregularised two-parameter fit is these few lines.
+    a fit of a few parameters is these few lines. Features are standardised inside, so `l2`
+    (a small ridge, for features that barely vary) means the same for each.
     """
-    w = np.zeros(2)
-    X = np.stack([x, np.ones_like(x)], axis=1)
+    mu, sd = x.mean(axis=0), x.std(axis=0) + 1e-9
+    X = np.hstack([(x - mu) / sd, np.ones((len(x), 1))])
+    w = np.zeros(X.shape[1])
     for _ in range(iters):
         p = 1 / (1 + np.exp(-(X @ w)))
-        grad = X.T @ (p - y)
-        hess = (X * (p * (1 - p))[:, None]).T @ X + 1e-6 * np.eye(2)
+        grad = X.T @ (p - y) + l2 * np.r_[w[:-1], 0.0]
+        hess = (X * (p * (1 - p))[:, None]).T @ X + max(l2, 1e-6) * np.eye(len(w))
         w -= np.linalg.solve(hess, grad)
-    return float(w[0]), float(w[1])
+    weights = w[:-1] / sd
+    return weights, float(w[-1] - (w[:-1] * mu / sd).sum())
 
 
 def build_cases(holdout: list[dict], n: int, seed: int = 0) -> list[tuple[dict, list[str], str]]:
@@ -86,7 +89,8 @@ def calibrate(reader: Reader, holdout: list[dict], n: int = 600) -> dict:
         correct.append(1.0 if f1 >= 0.5 else 0.0)
         answerable.append(has_answer)
     x, y = np.array(margins), np.array(correct)
-    slope, intercept = fit_logistic(x, y)
+    weights, intercept = fit_logistic(x[:, None], y)
+    slope = float(weights[0])
     scores = 1 / (1 + np.exp(-(slope * x + intercept)))
     f1a, ans = np.array(f1s), np.array(answerable)
     best_t, best_v = 0.5, -1.0
@@ -112,7 +116,12 @@ def main(argv: list[str] | None = None) -> None:
     holdout = [json.loads(line) for line in args.holdout.read_text().splitlines() if line.strip()]
     reader = Reader(args.model)
     result = calibrate(reader, holdout, args.n)
-    (args.model / "calibration.json").write_text(json.dumps(result, indent=1) + "\n")
+    path = args.model / "calibration.json"
+    if path.exists() and "answer" in (previous := json.loads(path.read_text())):
+        # The answer's score takes the span margin as a feature: kept, but fitted on the old margins.
+        result["answer"] = previous["answer"]
+        print("kept the answer score model; refit it on the new margins: qa calibrate-answers")
+    path.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
 
 
