@@ -137,7 +137,7 @@ class Alternative(BaseModel):
 class AskResponse(BaseModel):
     question: str
     answer: str | None = Field(..., description="The exact words from the articles, or null when they don't answer.")
-    score: float = Field(..., ge=0, le=1, description="Calibrated confidence in [0, 1].")
+    score: float = Field(..., ge=0, le=1, description="Probability in [0, 1] that the answer is right (calibrated end to end on held-out questions); the decision to answer compares it with `threshold`.")
     citations: list[Citation]
     alternatives: list[Alternative] = Field(default_factory=list)
     articles: int = Field(0, description="How many distinct articles give this answer.")
