@@ -263,7 +263,7 @@ def _top(group: _Group) -> Citation:
 
 
 def _alternatives(
-    question: str, ranked: list[_Group], best: _Group, best_citation: Citation, documents: dict[str, StoredDocument],
+    question: str, ranked: list[_Group], best: _Group, best_score: float, best_citation: Citation, documents: dict[str, StoredDocument],
     score: Callable[[_Group], float], threshold: float, span_threshold: float, alternative_ratio: float, max_alternatives: int,
 ) -> list[Alternative]:
     """Different answers from other articles that score close to the best one and answer the same question.
@@ -273,7 +273,6 @@ def _alternatives(
     its sentence must hold nearly as many of the question's keywords as the answer's does.
     Each is scored as the answer is (`score`), and must clear the same threshold.
     """
-    best_score = score(best)
     terms = _stems(question)
     needed = SAME_QUESTION * _about(terms, best_citation)
     alternatives: list[Alternative] = []
@@ -285,6 +284,8 @@ def _alternatives(
             continue  # a longer or shorter reading of an answer already shown, not a disagreement
         if not g.docs - best.docs:
             continue  # another span of the same articles: a weaker reading, not articles disagreeing
+        if max(f.value for f in g.found) < span_threshold:
+            continue  # no place to cite (and scoring every weak span would cost time on each question)
         value = score(g)
         if value < threshold or value < alternative_ratio * best_score:
             continue
@@ -354,13 +355,14 @@ def assemble(
     _cite_mentions(groups, passages, [m for m in mentions if m.passage in named], documents, calibration)
     ranked = sorted(groups.values(), key=lambda g: g.margin, reverse=True)
 
-    def score(g: _Group) -> float:
-        return confidence(_evidence(question, ranked, g, _top(g))) if confidence else calibration(g.margin)
+    def score(g: _Group, evidence: Evidence | None = None) -> float:
+        return confidence(evidence or _evidence(question, ranked, g, _top(g))) if confidence else calibration(g.margin)
 
     if not ranked:
         return AskResponse(question=question, answer=None, score=0.0, citations=[], threshold=answer_threshold)
     best = _whole_name(_prefer(ranked, span_threshold, calibration), ranked, span_threshold, calibration)
-    value = score(best)
+    evidence = _evidence(question, ranked, best, _top(best))
+    value = score(best, evidence)
     if value < answer_threshold:
         return AskResponse(question=question, answer=None, score=round(value, 4), citations=[], threshold=answer_threshold)
     # Never empty: the best place is listed even when the answer's score, not its span's, cleared the bar.
@@ -371,10 +373,10 @@ def assemble(
         answer=documents[first.doc_id].text[first.answer_start : first.answer_end],
         score=round(value, 4),
         citations=citations,
-        alternatives=_alternatives(question, ranked, best, first, documents, score, answer_threshold, span_threshold, alternative_ratio, max_alternatives),
+        alternatives=_alternatives(question, ranked, best, value, first, documents, score, answer_threshold, span_threshold, alternative_ratio, max_alternatives),
         articles=len({c.doc_id for c in citations}),  # the articles listed, not every weak mention
         sources=len({c.group for c in citations}),  # copies of one story are one source
         threshold=answer_threshold,
     )
-    response._evidence = _evidence(question, ranked, best, _top(best))
+    response._evidence = evidence
     return response
