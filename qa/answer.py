@@ -18,6 +18,9 @@ from qa.retrieve import Passage
 from qa.schema import Alternative, AskResponse, Citation
 
 NESTED_MARGIN = 1.5  # logits; see `assemble`
+# The answers with the best margins are ordered by the answer's score instead (news dev: forced
+# EM 24.8 → 26.7, as many wrong answers given; 3 of them: 25.5; 30: as 10).
+RERANK = 10
 # An alternative must be about what the question asks: its sentence must hold at least this
 # share of the question's keyword stems that the answer's own sentence holds.
 SAME_QUESTION = 0.8
@@ -339,12 +342,14 @@ def assemble(
     Spans count only from passages that name what the question names (`_named`), and only
     when their words can be what the question asks for (`answer_type`: "Monday" is no answer
     to "When was X born?", nor is a span of the question's own words).
-    Ranking uses the best span margin, which is comparable across passages; the calibration
-    turns a margin into a span score, and a place is cited when its span score clears the
-    span threshold (`_Group.citations`). The answer's own score is the `confidence` model's
-    probability that it is right, from its margin, its lead over a different answer, the
-    question's words around it and its passage's rank (`qa.confidence`); without that model
-    it is the span score. `threshold` (default: the model's) decides abstention on that score;
+    Answers are ranked by their best span margin, which is comparable across passages; the
+    calibration turns a margin into a span score, and a place is cited when its span score
+    clears the span threshold (`_Group.citations`). The answer's own score is the `confidence`
+    model's probability that it is right, from its margin, its lead over a different answer,
+    the question's words around it and its passage's rank (`qa.confidence`); the best
+    `RERANK` answers by margin are ordered by that score, so an answer the question's words
+    surround in a top passage beats a slightly higher margin elsewhere. Without that model the
+    score is the span score. `threshold` (default: the model's) decides abstention on that score;
     0 forces an answer and cites every place.
     """
     answer_threshold = threshold if threshold is not None else (confidence or calibration).threshold
@@ -360,6 +365,8 @@ def assemble(
 
     if not ranked:
         return AskResponse(question=question, answer=None, score=0.0, citations=[], threshold=answer_threshold)
+    if confidence:
+        ranked = sorted(ranked[:RERANK], key=score, reverse=True) + ranked[RERANK:]
     best = _whole_name(_prefer(ranked, span_threshold, calibration), ranked, span_threshold, calibration)
     evidence = _evidence(question, ranked, best, _top(best))
     value = score(best, evidence)
