@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from index.keyword import stems
 from index.store import StoredDocument
@@ -237,8 +238,10 @@ def _whole_name(best: _Group, ranked: list[_Group], threshold: float, calibratio
     return max(names, key=lambda g: g.margin) if names else best
 
 
-def _stems(text: str) -> set[str]:
-    return set(stems([text])[0].split())
+@lru_cache(maxsize=4096)
+def _stems(text: str) -> frozenset[str]:
+    """A text's keyword stems; cached, as one question's words and answers are stemmed once per answer scored."""
+    return frozenset(stems([text])[0].split())
 
 
 def _about(terms: set[str], c: Citation) -> int:
