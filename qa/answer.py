@@ -244,11 +244,20 @@ def _stems(text: str) -> frozenset[str]:
     return frozenset(stems([text])[0].split())
 
 
-def _about(terms: set[str], c: Citation) -> int:
+def _shown(c: Citation) -> str:
+    """The words shown around a citation's answer (its excerpt)."""
+    return c.passage[(c.excerpt_start or c.passage_start) - c.passage_start : (c.excerpt_end or c.passage_end) - c.passage_start]
+
+
+def _about(terms: frozenset[str], c: Citation) -> int:
     """How many of the question's keyword stems the words shown around a citation hold (not counting its answer's own)."""
-    shown = c.passage[(c.excerpt_start or c.passage_start) - c.passage_start : (c.excerpt_end or c.passage_end) - c.passage_start]
     answer = c.passage[c.answer_start - c.passage_start : c.answer_end - c.passage_start]
-    return len((terms - _stems(answer)) & _stems(shown))
+    return len((terms - _stems(answer)) & _stems(_shown(c)))
+
+
+def _also_gives(c: Citation, key: str) -> bool:
+    """Whether the words shown around a citation also hold an answer (by its normalised words): that place doesn't say otherwise."""
+    return f" {key} " in f" {normalize_answer(_shown(c))} "
 
 
 def _evidence(question: str, ranked: list[_Group], group: _Group, first: Citation) -> Evidence:
@@ -271,13 +280,16 @@ def _top(group: _Group) -> Citation:
 def _alternatives(
     question: str, ranked: list[_Group], best: _Group, best_score: float, best_citation: Citation, documents: dict[str, StoredDocument],
     score: Callable[[_Group], float], threshold: float, span_threshold: float, alternative_ratio: float, max_alternatives: int,
+    say_otherwise: bool,
 ) -> list[Alternative]:
     """Different answers from other articles that score close to the best one and answer the same question.
 
     A span the reader likes in a sentence about something else ("The Ostrand library was opened
     by Paul Kine." for "Who opened the Zorbulon bridge?") is not an article saying otherwise:
-    its sentence must hold nearly as many of the question's keywords as the answer's does.
-    Each is scored as the answer is (`score`), and must clear the same threshold.
+    its sentence must hold nearly as many of the question's keywords as the answer's does, and
+    must not give the answer too (unless `say_otherwise` is off: a newer article saying "Bob Jones
+    replaced Alice Smith" is the latest answer, not agreement). Each is scored as the answer is (`score`), and must clear the
+    same threshold.
     """
     terms = _stems(question)
     needed = SAME_QUESTION * _about(terms, best_citation)
@@ -295,9 +307,11 @@ def _alternatives(
         value = score(g)
         if value < threshold or value < alternative_ratio * best_score:
             continue
-        citations = [c for c in g.citations(span_threshold) if _about(terms, c) >= needed]
+        # A place whose own sentence also gives the answer ("... a second exercise in December The
+        # first-ever joint military exercise was held ... in September") doesn't say otherwise.
+        citations = [c for c in g.citations(span_threshold) if _about(terms, c) >= needed and not (say_otherwise and _also_gives(c, best.key))]
         if not citations:
-            continue  # its words answer another question
+            continue  # its words answer another question, or say the answer too
         chosen.append(g.key)
         first = citations[0]
         alternatives.append(
@@ -339,6 +353,7 @@ def assemble(
     alternative_ratio: float = 0.75,
     max_alternatives: int = 3,
     mentions: Sequence[Span] = (),
+    say_otherwise: bool = True,
 ) -> AskResponse:
     """Reader spans → one cited, scored answer (or none): group, cite, prefer, score, pick alternatives.
 
@@ -383,7 +398,7 @@ def assemble(
         answer=documents[first.doc_id].text[first.answer_start : first.answer_end],
         score=round(value, 4),
         citations=citations,
-        alternatives=_alternatives(question, ranked, best, value, first, documents, score, answer_threshold, span_threshold, alternative_ratio, max_alternatives),
+        alternatives=_alternatives(question, ranked, best, value, first, documents, score, answer_threshold, span_threshold, alternative_ratio, max_alternatives, say_otherwise),
         articles=len({c.doc_id for c in citations}),  # the articles listed, not every weak mention
         sources=len({c.group for c in citations}),  # copies of one story are one source
         threshold=answer_threshold,

@@ -212,6 +212,7 @@ class Pipeline:
             threshold=self.settings.no_answer_threshold if threshold is None else threshold,
             alternative_ratio=0.0 if latest else self.settings.alternative_ratio,
             max_alternatives=CANDIDATES if latest else 3,
+            say_otherwise=not latest,  # the newest answer may come in a sentence naming the one it replaced
             mentions=reading.mentions,
         )
         if latest:

@@ -382,3 +382,30 @@ def test_spans_count_only_from_passages_that_name_what_the_question_names() -> N
     assert r.alternatives == []  # Pakistan's minister is not another article's answer to it
     r = assemble("Who is China's defence minister?", passages[:1], spans[:1], docs, CAL, threshold=0.0)
     assert r.answer is None and r.citations == []  # not even when an answer is forced
+
+
+def test_a_sentence_that_also_gives_the_answer_does_not_say_otherwise(pipeline) -> None:
+    """Issue 14: "When was the first joint exercise?" showed "December", the date of another exercise,
+    from a run-on sentence that also says the first joint exercise was in September."""
+    texts = {
+        "a": "The first joint exercise was held in September near Cherat.",
+        "b": "A second exercise was held in December The first joint exercise was held in September at Cherat",
+        "c": "The first joint exercise was held in December, officials said.",
+    }
+    picks = [
+        ("a", 0, len(texts["a"]), texts["a"].index("September"), texts["a"].index("September") + 9, 6.0),
+        ("b", 0, len(texts["b"]), texts["b"].index("December"), texts["b"].index("December") + 8, 5.5),
+    ]
+    question = "When was the first joint exercise held?"
+    docs, passages, spans = _setup(texts, picks)
+    r = assemble(question, passages, spans, docs, CAL)
+    assert r.answer == "September" and r.alternatives == []
+    # An article that gives another date for the same exercise, and not this one, is still shown.
+    docs, passages, spans = _setup(texts, [*picks, ("c", 0, len(texts["c"]), texts["c"].index("December"), texts["c"].index("December") + 8, 5.5)])
+    r = assemble(question, passages, spans, docs, CAL)
+    assert [(a.answer, [c.doc_id for c in a.citations]) for a in r.alternatives] == [("December", ["c"])]
+    # The real models on the sample articles, reading 20 passages: no "December" beside "September".
+    from qa.schema import AskRequest
+
+    r = pipeline.ask(AskRequest(question="When was the first joint exercise?", top_k=20))
+    assert r.answer == "September" and "December" not in {a.answer for a in r.alternatives}, r.alternatives
