@@ -28,6 +28,12 @@ def _setup(texts: dict[str, str], picks):
     return docs, passages, spans
 
 
+def _pick(texts: dict[str, str], doc_id: str, answer: str, margin: float) -> tuple:
+    """A whole article as the passage, with the reader's span at the first `answer` in it."""
+    start = texts[doc_id].index(answer)
+    return (doc_id, 0, len(texts[doc_id]), start, start + len(answer), margin)
+
+
 def test_same_answer_in_two_articles_is_one_answer_with_two_citations() -> None:
     texts = {
         "a": "The first joint exercise was held in September near Cherat.",
@@ -392,16 +398,13 @@ def test_a_sentence_that_also_gives_the_answer_does_not_say_otherwise(pipeline) 
         "b": "A second exercise was held in December The first joint exercise was held in September at Cherat",
         "c": "The first joint exercise was held in December, officials said.",
     }
-    picks = [
-        ("a", 0, len(texts["a"]), texts["a"].index("September"), texts["a"].index("September") + 9, 6.0),
-        ("b", 0, len(texts["b"]), texts["b"].index("December"), texts["b"].index("December") + 8, 5.5),
-    ]
+    picks = [_pick(texts, "a", "September", 6.0), _pick(texts, "b", "December", 5.5)]
     question = "When was the first joint exercise held?"
     docs, passages, spans = _setup(texts, picks)
     r = assemble(question, passages, spans, docs, CAL)
     assert r.answer == "September" and r.alternatives == []
     # An article that gives another date for the same exercise, and not this one, is still shown.
-    docs, passages, spans = _setup(texts, [*picks, ("c", 0, len(texts["c"]), texts["c"].index("December"), texts["c"].index("December") + 8, 5.5)])
+    docs, passages, spans = _setup(texts, [*picks, _pick(texts, "c", "December", 5.5)])
     r = assemble(question, passages, spans, docs, CAL)
     assert [(a.answer, [c.doc_id for c in a.citations]) for a in r.alternatives] == [("December", ["c"])]
     # The real models on the sample articles, reading 20 passages: no "December" beside "September".

@@ -11,7 +11,7 @@ import numpy as np
 from qa.answer import assemble
 from qa.confidence import Confidence, Evidence
 from qa.read import PACKAGED_READER, Calibration
-from tests.test_answer import CAL, _setup
+from tests.test_answer import CAL, _pick, _setup
 from training.calibrate import fit_logistic
 from training.confidence import fit
 
@@ -69,11 +69,7 @@ def _september():
         "a": "The first joint exercise was held in September near Cherat.",
         "b": "An exercise of another kind was held in December.",
     }
-    picks = [
-        ("a", 0, len(texts["a"]), texts["a"].index("September"), texts["a"].index("September") + 9, 6.0),
-        ("b", 0, len(texts["b"]), texts["b"].index("December"), texts["b"].index("December") + 8, 5.0),
-    ]
-    return _setup(texts, picks)
+    return _setup(texts, [_pick(texts, "a", "September", 6.0), _pick(texts, "b", "December", 5.0)])
 
 
 def test_the_answers_score_is_the_models_and_decides_abstention() -> None:
