@@ -287,9 +287,9 @@ def _alternatives(
     A span the reader likes in a sentence about something else ("The Ostrand library was opened
     by Paul Kine." for "Who opened the Zorbulon bridge?") is not an article saying otherwise:
     its sentence must hold nearly as many of the question's keywords as the answer's does, and
-    must not give the answer too (unless `say_otherwise` is off: a newer article saying "Bob Jones
-    replaced Alice Smith" is the latest answer, not agreement). Each is scored as the answer is (`score`), and must clear the
-    same threshold.
+    must not give the answer too (unless `say_otherwise` is off: a newer article saying "Bob
+    Jones replaced Alice Smith" is the latest answer, not agreement). Each is scored as the
+    answer is (`score`), and must clear the same threshold.
     """
     terms = _stems(question)
     needed = SAME_QUESTION * _about(terms, best_citation)
