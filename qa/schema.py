@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -103,9 +104,12 @@ class AskRequest(BaseModel):
     @field_validator("question")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+        # Compatibility forms are read as their plain letters: a fullwidth "Ｗｈｅｎ" is "When" (the
+        # reader's vocabulary has no fullwidth forms; it answered "Pakistan and Russia", not "September").
+        value = unicodedata.normalize("NFKC", value).strip()
+        if not value:
             raise ValueError("question is empty")
-        return value.strip()
+        return value
 
 
 class Citation(BaseModel):

@@ -412,3 +412,12 @@ def test_a_sentence_that_also_gives_the_answer_does_not_say_otherwise(pipeline) 
 
     r = pipeline.ask(AskRequest(question="When was the first joint exercise?", top_k=20))
     assert r.answer == "September" and "December" not in {a.answer for a in r.alternatives}, r.alternatives
+
+
+def test_a_question_in_compatibility_forms_is_read_as_plain_letters(pipeline) -> None:
+    """A fullwidth question word ("Ｗｈｅｎ", as East Asian keyboards type it) answered "Pakistan and Russia"."""
+    from qa.schema import AskRequest
+
+    request = AskRequest(question="  Ｗｈｅｎ was the ﬁrst joint exercise？ ")
+    assert request.question == "When was the first joint exercise?"
+    assert pipeline.ask(request).answer == "September"
