@@ -378,16 +378,23 @@ def assemble(
     _cite_mentions(groups, passages, [m for m in mentions if m.passage in named], documents, calibration)
     ranked = sorted(groups.values(), key=lambda g: g.margin, reverse=True)
 
-    def score(g: _Group, evidence: Evidence | None = None) -> float:
-        return confidence(evidence or _evidence(question, ranked, g, _top(g))) if confidence else calibration(g.margin)
+    judged: dict[str, tuple[Evidence, float]] = {}  # by answer key: ordering, choosing and alternatives ask again
+
+    def judge(g: _Group) -> tuple[Evidence, float]:
+        if g.key not in judged:
+            evidence = _evidence(question, ranked, g, _top(g))
+            judged[g.key] = (evidence, confidence(evidence) if confidence else calibration(g.margin))
+        return judged[g.key]
+
+    def score(g: _Group) -> float:
+        return judge(g)[1]
 
     if not ranked:
         return AskResponse(question=question, answer=None, score=0.0, citations=[], threshold=answer_threshold)
     if confidence:
         ranked = sorted(ranked[:RERANK], key=score, reverse=True) + ranked[RERANK:]
     best = _whole_name(_prefer(ranked, span_threshold, calibration), ranked, span_threshold, calibration)
-    evidence = _evidence(question, ranked, best, _top(best))
-    value = score(best, evidence)
+    evidence, value = judge(best)
     if value < answer_threshold:
         return AskResponse(question=question, answer=None, score=round(value, 4), citations=[], threshold=answer_threshold)
     # Never empty: the best place is listed even when the answer's score, not its span's, cleared the bar.
