@@ -189,6 +189,25 @@ def test_tools_refuse_a_missing_path_up_front(tmp_path: Path, args: list[str]) -
     assert "Traceback" not in r.stderr and "error: argument" in r.stderr and "no such file or folder" in r.stderr, r.stderr
 
 
+def test_calibration_tools_refuse_input_they_cannot_use(tmp_path: Path) -> None:
+    """An existing path that isn't training data, a calibrated reader or held-out questions: one line and exit 2, before any work."""
+    env = qa_env(tmp_path / "data", QA_SAMPLE_CORPUS="false")
+    (tmp_path / "empty").mkdir()
+    for name in ("squadshifts-new-wiki", "squadshifts-reddit", "squadshifts-amazon"):
+        (tmp_path / "sets" / name).mkdir(parents=True)
+        for f in ("documents.jsonl", "questions.jsonl"):
+            (tmp_path / "sets" / name / f).write_text("")
+    for args, message in [
+        (["--train-data", str(tmp_path / "empty")], "has no squadshifts-new-wiki"),
+        (["--model", str(tmp_path / "empty"), "--train-data", str(tmp_path / "sets")], "is not a calibrated reader"),
+    ]:
+        r = run_qa("calibrate-answers", *args, env=env)
+        assert r.returncode == 2 and "Traceback" not in r.stderr and message in r.stderr, r.stderr
+    (tmp_path / "holdout.jsonl").write_text("\n")
+    r = run_qa("calibrate", "--holdout", str(tmp_path / "holdout.jsonl"), env=env)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "holds no questions" in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

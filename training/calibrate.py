@@ -114,6 +114,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=600, help="held-out questions (each gives 2 cases)")
     args = parser.parse_args(argv)
     holdout = [json.loads(line) for line in args.holdout.read_text().splitlines() if line.strip()]
+    if not holdout:
+        parser.error(f"argument --holdout: {args.holdout} holds no questions")
     reader = Reader(args.model)
     result = calibrate(reader, holdout, args.n)
     path = args.model / "calibration.json"

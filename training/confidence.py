@@ -146,6 +146,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--store", type=Path, default=None, help="build the store here and reuse it (default: a temporary folder)")
     parser.add_argument("--rows", type=Path, default=None, help="also write each question's evidence here (JSON lines)")
     args = parser.parse_args(argv)
+    lacking = [n for n in CORE_SETS if not all((args.train_data / n / f).is_file() for f in ("documents.jsonl", "questions.jsonl"))]
+    if lacking:
+        parser.error(f"argument --train-data: {args.train_data} has no {', '.join(lacking)} (documents.jsonl and questions.jsonl)")
+    if not all((args.model / f).is_file() for f in ("config.json", "calibration.json")):
+        parser.error(f"argument --model: {args.model} is not a calibrated reader (config.json and calibration.json; run qa calibrate first)")
     documents, questions = cases(args.train_data)
     folder = args.store or Path(tempfile.mkdtemp(prefix="qa-confidence-"))
     pipe = Pipeline(Settings(data_dir=folder, reader_path=args.model, sample_corpus=False))
