@@ -14,6 +14,7 @@ from qa.confidence import LEAD_CAP, Confidence, Evidence
 from qa.excerpt import excerpt
 from qa.names import mentioned, names
 from qa.normalize import normalize_answer
+from qa.owner import another_owners
 from qa.read import Calibration, Span
 from qa.retrieve import Passage
 from qa.schema import Alternative, AskResponse, Citation
@@ -357,9 +358,11 @@ def assemble(
 ) -> AskResponse:
     """Reader spans → one cited, scored answer (or none): group, cite, prefer, score, pick alternatives.
 
-    Spans count only from passages that name what the question names (`_named`), and only
+    Spans count only from passages that name what the question names (`_named`), only
     when their words can be what the question asks for (`answer_type`: "Monday" is no answer
-    to "When was X born?", nor is a span of the question's own words).
+    to "When was X born?", nor is a span of the question's own words), and not from a sentence
+    giving another owner's thing than the one asked for (`owner`: Pakistan's advisor is no
+    answer to "Who is India's National Security Advisor?").
     Answers are ranked by their best span margin, which is comparable across passages; the
     calibration turns a margin into a span score, and a place is cited when its span score
     clears the span threshold (`_Group.citations`). The answer's own score is the `confidence`
@@ -374,8 +377,12 @@ def assemble(
     span_threshold = min(answer_threshold, calibration.threshold) if confidence else answer_threshold
     named = _named(question, passages, documents)
     kind = expected(question)
-    groups = _group(passages, [s for s in spans if s.passage in named and fits(kind, s.text) and not echoes(question, s.text)], documents, calibration)
-    _cite_mentions(groups, passages, [m for m in mentions if m.passage in named], documents, calibration)
+
+    def theirs(s: Span) -> bool:
+        return another_owners(question, passages[s.passage].text, s.start, s.end)
+
+    groups = _group(passages, [s for s in spans if s.passage in named and fits(kind, s.text) and not echoes(question, s.text) and not theirs(s)], documents, calibration)
+    _cite_mentions(groups, passages, [m for m in mentions if m.passage in named and not theirs(m)], documents, calibration)
     ranked = sorted(groups.values(), key=lambda g: g.margin, reverse=True)
 
     judged: dict[str, tuple[Evidence, float]] = {}  # by answer key: ordering, choosing and alternatives ask again
