@@ -15,12 +15,22 @@ LATEST = re.compile(
     r"this (?:week|month|year)|most recent(?:ly)?|as of (?:now|today))\b",
     re.IGNORECASE,
 )
+# Words placing the question in time relative to when it is asked ("... this week?"): they name
+# no topic, and news articles say "this week" about everything, so retrieval leaves them out.
+# "The last week of the season" is a topic, not the time of asking.
+RELATIVE_TIME = re.compile(r"\b(?:(?:this|last|past|next) (?:week|weekend|month|year)(?! of)|recently|this morning)\b", re.IGNORECASE)
 MAX_EARLIER = 3  # earlier answers shown: as many as the alternatives of any answer
 CANDIDATES = 10  # different answers assembled for such a question, before the newest is picked
 
 
 def asks_for_latest(question: str) -> bool:
     return LATEST.search(question) is not None
+
+
+def topical(question: str) -> str:
+    """The question less its words of relative time, what retrieval looks for (the whole question if nothing else is left)."""
+    rest = " ".join(RELATIVE_TIME.sub(" ", question).split())
+    return rest if any(ch.isalnum() for ch in rest) else question
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Literal
 from index.embed import Embedder
 from index.keyword import KeywordIndex
 from index.store import Store, published_number
+from qa.recency import topical
 
 # Reciprocal rank fusion's constant. Smaller than the usual 60 (Cormack et al., 2009), so the
 # first few of each list count for more against agreement further down. Measured on kept stores
@@ -90,6 +91,7 @@ class Retriever:
 
     def ranked_ids(self, question: str, k: int, filters: Filters | None = None, mode: Mode = "hybrid") -> list[tuple[str, float]]:
         filters = filters or Filters()
+        question = topical(question)
         n = max(k, self.candidates)
         lists: list[list[str]] = []
         if mode in ("hybrid", "dense"):
