@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from enum import Enum
 
 from qa.names import CALENDAR
 from qa.normalize import normalize_answer
+from qa.question_text import as_read
 
 
 class Kind(str, Enum):
@@ -66,10 +66,8 @@ _NUMBERISH = re.compile(r"^(?:(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|
 
 def expected(question: str) -> Kind | None:
     """The kind of answer the question asks for; None when its words don't say clearly."""
-    # Invisible format characters ("Wh\u200den", a direction mark) are not read, and marks before
-    # the first word (quotes) don't move where the question opens.
-    visible = "".join(ch for ch in question if unicodedata.category(ch) != "Cf")
-    q = _LEADING_MARKS.sub("", " ".join(visible.lower().split()))
+    # Marks before the first word (quotes) don't move where the question opens.
+    q = _LEADING_MARKS.sub("", as_read(question).lower())
     # "When X and Y are finite, what is ...?": the question is asked by the clause after the comma.
     q = _LATER_ASK.split(q)[-1] if _LATER_ASK.search(q) else q
     for kind, pattern in _ASKS:

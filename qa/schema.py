@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -19,6 +18,7 @@ from pydantic import (
 from index import dates
 from index.ids import MAX_ID_CHARS, InvalidId, check_given
 from index.store import StoredDocument
+from qa.question_text import as_read
 
 MAX_QUESTION_CHARS = 1000
 MAX_TOP_K = 20  # the one limit on passages read per question: schema, CLI and API alike
@@ -104,9 +104,7 @@ class AskRequest(BaseModel):
     @field_validator("question")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        # Compatibility forms are read as their plain letters: a fullwidth "Ｗｈｅｎ" is "When" (the
-        # reader's vocabulary has no fullwidth forms; it answered "Pakistan and Russia", not "September").
-        value = unicodedata.normalize("NFKC", value).strip()
+        value = as_read(value)
         if not value:
             raise ValueError("question is empty")
         return value

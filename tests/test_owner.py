@@ -66,3 +66,13 @@ def test_an_on_topic_question_about_another_country_is_not_found(pipeline) -> No
     # The advisor the articles do name is answered as before.
     r = pipeline.ask(AskRequest(question="Who is Pakistan's National Security Advisor?"))
     assert r.answer == "Nasir Khan Janjua", r.answer
+
+
+@pytest.mark.parametrize("mark", ["\u200f", "\u200b", "\u200d", "\u2060", "\u00ad"])
+def test_an_invisible_mark_inside_the_possessive_changes_nothing(pipeline, mark: str) -> None:
+    """A probe over HTTP: "India\u200f's" (a direction mark, invisible on the page) split the owner's
+    word, and the question got Pakistan's advisor again at 0.46 (real models)."""
+    from qa.schema import AskRequest
+
+    r = pipeline.ask(AskRequest(question=f"Who is India{mark}'s National Security Advisor?"))
+    assert r.answer is None, (r.answer, r.score)
