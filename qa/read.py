@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.confidence import Confidence
-from qa.spans import PARAGRAPH_BREAK, TOP_SPANS, decode_window
+from qa.spans import SEGMENT_BREAK, TOP_SPANS, decode_window
 from qa.windows import (
     MAX_LEN,
     MAX_QUESTION_TOKENS,
@@ -266,14 +266,14 @@ class Reader:
         spans: dict[tuple[int, int, int], Span] = {}
         best_margin = [-math.inf] * len(passages)
         windows: list[_Window] = []
-        breaks = [[m.end() for m in PARAGRAPH_BREAK.finditer(text)] for text in passages]
+        breaks = [[m.end() for m in SEGMENT_BREAK.finditer(text)] for text in passages]
         for w, (p, enc) in enumerate(zip(owners, encodings)):
             seq = enc.sequence_ids
             ctx = np.array([s == 1 for s in seq] + [False] * (starts.shape[1] - len(seq)))
             offsets = enc.offsets
             windows.append(_Window(p, offsets, np.flatnonzero(ctx[: len(offsets)]).tolist(), starts[w], ends[w]))
             paragraphs = None
-            if breaks[p]:  # each token's paragraph: how many breaks end before it starts
+            if breaks[p]:  # each token's segment: how many breaks end before it starts
                 paragraphs = np.zeros(starts.shape[1], dtype=np.int64)
                 paragraphs[: len(offsets)] = np.searchsorted(breaks[p], [a for a, _ in offsets], side="right")
             found, _ = decode_window(starts[w], ends[w], ctx, max_answer_tokens=self.max_answer_tokens, top_spans=top_spans, paragraphs=paragraphs)

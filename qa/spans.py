@@ -7,8 +7,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# A blank line ends a paragraph (a single newline may only wrap a line of plain text).
-PARAGRAPH_BREAK = re.compile(r"\n[ \t\r]*\n")
+# Where one piece of text ends and the next begins; an answer never runs across one. A blank line
+# ends a paragraph (a single newline may only wrap a line of plain text). A news dateline ends at
+# its dash: "WASHINGTON – President Donald Trump" was an answer, "SAN FRANCISCO (AP) — The ..." is
+# the same form (a capitalised place opening a line, its first word in capitals, a state or an
+# agency after it).
+SEGMENT_BREAK = re.compile(
+    r"\n[ \t\r]*\n"
+    r"|^[ \t]*[A-Z][A-Z.'’-]{2,}(?:[ ,]+[A-Z][\w.'’-]*){0,4}(?: \([A-Za-z]+\))? ?(?:--?|[–—]{1,2}) ",
+    re.MULTILINE,
+)
 # Spans kept per window: enough that the shorter readings inside the best one ("September" in
 # "the month of September") are candidates for `qa.answer._prefer`; 3 often left them out.
 TOP_SPANS = 5
@@ -36,8 +44,9 @@ def decode_window(
     """Best spans inside the context tokens of one window and the window's null score.
 
     Returns the top spans by margin over the null ([CLS]) score, and that null score. With
-    `paragraphs` (each token's paragraph number), a span never runs from one paragraph into
-    the next: words across a blank line are a list or a headline and its story, not an answer.
+    `paragraphs` (each token's segment number, `SEGMENT_BREAK`), a span never runs from one
+    segment into the next: words across a blank line are a list or a headline and its story, and
+    words across a dateline's dash are a place and the story's first words, not an answer.
     """
     null = float(start_logits[0] + end_logits[0])
     s = np.where(context_mask, start_logits, -np.inf)

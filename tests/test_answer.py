@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -319,6 +320,37 @@ def test_an_answer_never_runs_across_a_blank_line() -> None:
     # A single newline only wraps a line: an answer may still run across it.
     spans = reader.read("Who briefed the delegation?", ["The delegation was briefed by Lt. Gen. Nazir\nAhmed Butt on Monday."], top_spans=20).spans
     assert any("\n" in s.text for s in spans)
+
+
+def test_an_answer_never_runs_across_a_datelines_dash() -> None:
+    """News dev: "WASHINGTON – Republican presidential candidates" was an answer (real reader)."""
+    from qa.read import Reader
+
+    passage = (
+        "GOP Debate: Donald Trump is absent, but he and rivals still face risks\n\nWASHINGTON – Republican presidential "
+        "candidates – most of them – gather this week for a first debate that will revolve around someone who won't be there: Donald Trump."
+    )
+    question = 'Which would-be Republican presidential nominee referred to the absent Donald Trump as "Donald Duck"?'
+    spans = Reader().read(question, [passage], top_spans=20).spans
+    assert spans and not [s.text for s in spans if "WASHINGTON –" in s.text]
+
+
+@pytest.mark.parametrize(
+    ("text", "breaks"),
+    [
+        ("WASHINGTON – President Joe Biden said", ["WASHINGTON – "]),
+        ("Title\n\nNEW YORK (AP) — It has been a big week", ["\n\n", "NEW YORK (AP) — "]),
+        ("MYRTLE CREEK, Ore. – A toddler crashed", ["MYRTLE CREEK, Ore. – "]),
+        ("KYIV, Ukraine -- The city", ["KYIV, Ukraine -- "]),
+        ("US – China trade talks resumed", []),  # two capitals open many lines: not a dateline
+        ("Thomas Edison - inventor", []),
+        ("The talks - in Paris - ended", []),
+    ],
+)
+def test_where_one_piece_of_text_ends(text: str, breaks: list[str]) -> None:
+    from qa.spans import SEGMENT_BREAK
+
+    assert [m.group() for m in SEGMENT_BREAK.finditer(text)] == breaks
 
 
 def test_a_reading_nested_twice_is_reached_in_close_steps() -> None:
