@@ -16,7 +16,7 @@ class Kind(str, Enum):
 
     NUMBER = "number"  # "How many ...", "What percentage of ..."
     YEAR = "year"  # "In what year ...", "When was X born?" (not "When did X die?": news says "on Sunday")
-    AGENT = "agent"  # "Who ...", "Where ...": never a bare number or date
+    AGENT = "agent"  # "Who ...", "Where ...": never a bare number or date, nor a time of day
 
 
 _NUMBER_WORDS = {
@@ -58,6 +58,10 @@ _LATER_ASK = re.compile(r"[,.;:] (?=(?:what|which|who|whom|whose|where|why|how)\
 _LEADING_MARKS = re.compile(r"^[\W_]+")
 _WORDS = re.compile(r"[^\W\d_]+")
 _DIGIT = re.compile(r"\d")
+# A time of day ("7-9 p.m.", "8 to 10 pm", "10:30am"): never who or where ("Where will the debate
+# take place?" was answered "Dec. 6 from 7-9 p.m. Central time"); no who/where answer of SQuAD
+# v1.1, v2.0, NQ-open or the news set holds one.
+_CLOCK = re.compile(r"\b\d{1,2}(?::\d\d)?(?:\s*(?:-|–|to)\s*\d{1,2}(?::\d\d)?)?\s*[ap]\.?m\b")
 # A year or a century in digits: "1953", "the 1990s", "'98", "19th"; not an age ("26").
 _YEAR_DIGITS = re.compile(r"(?<!\d)\d{3,4}(?!\d)|\d0s\b|['’]\d\d\b|\d(?:st|nd|rd|th)\b")
 # "fifteen", "forty", "a fifth", "tenfold": number words the list above doesn't hold.
@@ -83,7 +87,7 @@ def fits(kind: Kind | None, answer: str) -> bool:
     text = answer.lower()
     words = _WORDS.findall(text)
     if kind is Kind.AGENT:
-        return any(w not in CALENDAR for w in words)
+        return any(w not in CALENDAR for w in words) and not _CLOCK.search(text)
     if kind is Kind.YEAR:
         return bool(_YEAR_DIGITS.search(text)) or any(w in _YEAR_WORDS for w in words)
     if _DIGIT.search(text):

@@ -53,6 +53,10 @@ def test_the_kind_is_read_from_the_question_word(question: str, kind: Kind | Non
         (Kind.AGENT, "1987", False),
         (Kind.AGENT, "Nawaz Sharif", True),
         (Kind.AGENT, "Room 101", True),
+        (Kind.AGENT, "Dec. 6 from 7-9 p.m. Central time", False),  # news dev: "Where will the debate take place?"
+        (Kind.AGENT, "8 to 10 p.m. ET", False),
+        (Kind.AGENT, "10:30am", False),
+        (Kind.AGENT, "7-Eleven", True),
         (None, "anything at all", True),
     ],
 )
