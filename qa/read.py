@@ -272,11 +272,11 @@ class Reader:
             ctx = np.array([s == 1 for s in seq] + [False] * (starts.shape[1] - len(seq)))
             offsets = enc.offsets
             windows.append(_Window(p, offsets, np.flatnonzero(ctx[: len(offsets)]).tolist(), starts[w], ends[w]))
-            paragraphs = None
+            segments = None
             if breaks[p]:  # each token's segment: how many breaks end before it starts
-                paragraphs = np.zeros(starts.shape[1], dtype=np.int64)
-                paragraphs[: len(offsets)] = np.searchsorted(breaks[p], [a for a, _ in offsets], side="right")
-            found, _ = decode_window(starts[w], ends[w], ctx, max_answer_tokens=self.max_answer_tokens, top_spans=top_spans, paragraphs=paragraphs)
+                segments = np.zeros(starts.shape[1], dtype=np.int64)
+                segments[: len(offsets)] = np.searchsorted(breaks[p], [a for a, _ in offsets], side="right")
+            found, _ = decode_window(starts[w], ends[w], ctx, max_answer_tokens=self.max_answer_tokens, top_spans=top_spans, segments=segments)
             for sp in found:
                 a, b = offsets[sp.start_token][0], offsets[sp.end_token][1]
                 text = passages[p][a:b]

@@ -39,12 +39,12 @@ def decode_window(
     max_answer_tokens: int = 30,
     n_best: int = 20,
     top_spans: int = TOP_SPANS,
-    paragraphs: np.ndarray | None = None,
+    segments: np.ndarray | None = None,
 ) -> tuple[list[WindowSpan], float]:
     """Best spans inside the context tokens of one window and the window's null score.
 
     Returns the top spans by margin over the null ([CLS]) score, and that null score. With
-    `paragraphs` (each token's segment number, `SEGMENT_BREAK`), a span never runs from one
+    `segments` (each token's segment number, `SEGMENT_BREAK`), a span never runs from one
     segment into the next: words across a blank line are a list or a headline and its story, and
     words across a dateline's dash are a place and the story's first words, not an answer.
     """
@@ -59,7 +59,7 @@ def decode_window(
     cands: list[WindowSpan] = []
     for i in starts:
         for j in ends:
-            if j < i or j - i + 1 > max_answer_tokens or (paragraphs is not None and paragraphs[i] != paragraphs[j]):
+            if j < i or j - i + 1 > max_answer_tokens or (segments is not None and segments[i] != segments[j]):
                 continue
             cands.append(WindowSpan(int(i), int(j), float(s[i] + e[j]) - null))
     cands.sort(key=lambda c: c.margin, reverse=True)
