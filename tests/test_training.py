@@ -330,3 +330,98 @@ def test_swapped_name_negatives_ask_about_a_name_the_paragraph_never_mentions() 
     alone, stats = swapped_name_negatives({"p2": docs["p2"]}, questions[1:2], 10, random.Random(3))
     assert alone == [] and stats["dropped: no name the paragraph lacks"] == 1
     assert swapped_name_negatives(docs, questions, 1, random.Random(3))[1]["kept"] == 1
+
+
+# ---------------------------------------------------------------- a run on a lent accelerator
+
+
+def test_weights_come_back_in_parts_that_join_only_when_every_byte_is_theirs(tmp_path: Path) -> None:
+    from qa.read import PACKAGED_READER
+    from training.device_run import join, ship_back
+
+    export, run_dir, back = tmp_path / "export", tmp_path / "run", tmp_path / "back"
+    export.mkdir()
+    (run_dir / "final").mkdir(parents=True)
+    weights = np.random.default_rng(1).integers(0, 256, size=2_500_001, dtype=np.uint8).tobytes()
+    (export / "model.safetensors").write_bytes(weights)
+    (export / "config.json").write_text("{}")
+    (run_dir / "final" / "training.json").write_text('{"steps": 3}')
+    pack_dir = tmp_path / "pack"
+    pack_dir.mkdir()
+    (pack_dir / "holdout.jsonl").write_text('{"id": "q"}\n')
+    # Parts of at most 1 MB here: the device's limit (16 MiB), scaled down with the weights.
+    manifest = ship_back(export, run_dir, back, part_bytes=1_000_000)
+    parts = manifest["parts"]
+    assert [p["bytes"] for p in parts] == [1_000_000, 1_000_000, 500_001]
+    assert all((back / p["name"]).stat().st_size == p["bytes"] for p in parts)
+
+    joined = join(back, tmp_path / "reader", PACKAGED_READER, pack_dir)
+    assert (joined / "model.safetensors").read_bytes() == weights
+    assert (joined / "tokenizer.json").read_bytes() == (PACKAGED_READER / "tokenizer.json").read_bytes()
+    assert (joined / "training.json").exists() and (joined / "holdout.jsonl").exists()
+
+    # One byte changed in transit: refused, and no weights are left behind to be mistaken for the run's.
+    broken = bytearray((back / parts[1]["name"]).read_bytes())
+    broken[10] ^= 1
+    (back / parts[1]["name"]).write_bytes(bytes(broken))
+    with pytest.raises(SystemExit, match="sha256"):
+        join(back, tmp_path / "reader2", PACKAGED_READER, pack_dir)
+    assert list((tmp_path / "reader2").iterdir()) == []
+
+
+def test_a_cuda_run_where_there_is_none_ends_in_one_line(tmp_path: Path) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    train, evaluation = _tiny_data(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "training.train_reader", "--train-data", str(train), "--eval-data", str(evaluation),
+         "--out-dir", str(tmp_path / "run"), "--device", "cuda", "--max-steps", "1", "--holdout-fraction", "0",
+         "--distractors", "3", "--removed-sentence-negatives", "3", "--same-topic-negatives", "3"],
+        cwd=ROOT, capture_output=True, text=True, check=False, timeout=600,
+    )
+    assert done.returncode == 1
+    assert "--device cuda: torch sees no CUDA device here" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_a_packed_run_trains_exports_and_joins_into_a_reader_that_answers(tmp_path: Path) -> None:
+    """The accelerator's path end to end, on the CPU: pack, run (the device's command), join, read."""
+    from qa.read import Reader
+
+    train, evaluation = _tiny_data(tmp_path)
+    pack_dir, back = tmp_path / "pack", tmp_path / "back"
+    mix = ["--train-data", str(train), "--max-len", "128", "--stride", "32", "--holdout-fraction", "0.2", "--distractors", "3",
+           "--removed-sentence-negatives", "3", "--same-topic-negatives", "3", "--seed", "5"]
+    packed = subprocess.run([sys.executable, "-m", "training.device_run", "pack", "--out", str(pack_dir), *mix],
+                            cwd=ROOT, capture_output=True, text=True, check=False, timeout=600)
+    assert packed.returncode == 0, packed.stderr[-3000:]
+    assert "a call carries" in packed.stdout
+    assert json.loads((pack_dir / "pack.json").read_text())["max_len"] == 128
+
+    schedule = ["--max-steps", "2", "--eval-questions", "3", "--eval-data", str(evaluation), "--checkpoint-every-min", "30",
+                "--batch-size", "4", "--threads", "1", "--bf16", "false"]
+    # A data option that differs from the pack's is refused, not silently used.
+    refused = subprocess.run([sys.executable, "-m", "training.device_run", "run", "--pack", str(pack_dir), "--out", str(back),
+                              "--device", "cpu", *schedule, "--max-len", "256"], cwd=ROOT, capture_output=True, text=True, check=False, timeout=600)
+    assert refused.returncode == 1 and "was built with other data options" in refused.stderr
+    assert "max_len" in refused.stderr and "Traceback" not in refused.stderr
+
+    ran = subprocess.run([sys.executable, "-m", "training.device_run", "run", "--pack", str(pack_dir), "--out", str(back),
+                          "--device", "cpu", *schedule], cwd=ROOT, capture_output=True, text=True, check=False, timeout=900)
+    assert ran.returncode == 0, (ran.stdout + ran.stderr)[-3000:]
+    assert "windows loaded from" in ran.stderr
+    assert all(p.stat().st_size <= 16 * 2**20 for p in back.iterdir())
+    assert len(list(back.iterdir())) <= 8  # what can come back from the device
+    info = json.loads((back / "training.json").read_text())
+    assert info["steps"] == 2 and info["config"]["init_from"] == "qa/models/reader" and info["config"]["device"] == "cpu"
+
+    joined = subprocess.run([sys.executable, "-m", "training.device_run", "join", str(back), "--out", str(tmp_path / "reader"),
+                             "--pack", str(pack_dir)], cwd=ROOT, capture_output=True, text=True, check=False, timeout=300)
+    assert joined.returncode == 0, joined.stderr[-3000:]
+    assert (tmp_path / "reader" / "holdout.jsonl").read_text() == (pack_dir / "holdout.jsonl").read_text()
+    reader = Reader(tmp_path / "reader", backend="torch")
+    reader.warm_up()
+    passage = "The bridge over the river was opened by mayor Quentin Vasquez in March 1987."
+    reading = reader.read("Who opened the bridge?", [passage], top_spans=3)
+    assert any("Vasquez" in passage[s.start : s.end] for s in reading.spans)

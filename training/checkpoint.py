@@ -48,7 +48,7 @@ def save_features(out: Path, feats: list[dict], holdout: list[dict], cfg: TrainC
 
 def load_checkpoint(path: Path, cfg: TrainConfig) -> dict:
     """A saved checkpoint; SystemExit if it belongs to a run with other options."""
-    ck = torch.load(path, weights_only=False)
+    ck = torch.load(path, weights_only=False, map_location="cpu")  # a run may resume on another device
     if diff := mismatch(ck.get("config", {}), cfg, SCHEDULE_KEYS):
         raise SystemExit(f"{path} belongs to a run with other options {diff}: rerun its own command")
     return ck

@@ -30,6 +30,7 @@ class TrainConfig:
     checkpoint_every_min: float = 10.0
     seed: int = 13
     threads: int = 2
+    device: str = "cpu"  # or "cuda": where the model trains (`training.device_run`, on a lent accelerator)
     subjqa_answerable: int = -1  # -1: all of them (v1: 4000), to balance the unanswerable ones below
     subjqa_unanswerable: int = -1  # -1: all of them (v1: 2500)
     subjqa_unanswerable_one_window: bool = True  # one seeded window per question (v1: every window)

@@ -21,10 +21,11 @@ def quick_eval(model, tokenizer, items: list[dict], cfg: TrainConfig) -> tuple[f
         enc = encode_windows(tokenizer, [q["question"] for q in chunk], [q["context"] for q in chunk], cfg, padding=True, return_tensors="pt")
         mapping = enc.pop("overflow_to_sample_mapping").tolist()
         offsets = enc.pop("offset_mapping").tolist()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-            out = model(**enc)
-        starts = out.start_logits.float().numpy()
-        ends = out.end_logits.float().numpy()
+        device = next(model.parameters()).device
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+            out = model(**{k: v.to(device) for k, v in enc.items()})
+        starts = out.start_logits.float().cpu().numpy()
+        ends = out.end_logits.float().cpu().numpy()
         best: dict[int, tuple[float, str]] = {}
         for w, ex_idx in enumerate(mapping):
             seq = enc.sequence_ids(w)

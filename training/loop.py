@@ -69,6 +69,9 @@ def train(cfg: TrainConfig) -> Path:
 
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
+    device = torch.device(cfg.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(f"--device {cfg.device}: torch sees no CUDA device here")
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     base = cfg.base_model or base_model_path()
@@ -86,12 +89,12 @@ def train(cfg: TrainConfig) -> Path:
 
     # Start weights: --init-from (e.g. the shipped fp16 reader), always as fp32 (transformers
     # 5 would otherwise keep the stored dtype); a checkpoint, if any, replaces them below.
-    model = BertForQuestionAnswering.from_pretrained(cfg.init_from or base, dtype=torch.float32)
+    model = BertForQuestionAnswering.from_pretrained(cfg.init_from or base, dtype=torch.float32).to(device)
     if cfg.init_from:
         log.info("initialised from %s", cfg.init_from)
     teacher = None
     if cfg.distil_from:
-        teacher = BertForQuestionAnswering.from_pretrained(cfg.distil_from, dtype=torch.float32).eval().requires_grad_(False)
+        teacher = BertForQuestionAnswering.from_pretrained(cfg.distil_from, dtype=torch.float32).to(device).eval().requires_grad_(False)
         log.info("distilling from %s (weight %.2f, temperature %.1f) on the windows that hold an answer", cfg.distil_from, cfg.distil_weight, cfg.distil_temperature)
     opt = optimizer(model, cfg)
     step, elapsed, curve, ema_loss = 0, 0.0, [], None
@@ -135,10 +138,10 @@ def train(cfg: TrainConfig) -> Path:
         epoch, pos = divmod(step, per_epoch)
         if epoch not in epoch_batches:
             epoch_batches = {epoch: batches_for_epoch(lengths, cfg.batch_size, cfg.seed + epoch)}
-        batch = collate(feats, epoch_batches[epoch][pos], tokenizer)
+        batch = {k: v.to(device) for k, v in collate(feats, epoch_batches[epoch][pos], tokenizer).items()}
         for g in opt.param_groups:
             g["lr"] = cfg.lr * lr_factor(progress, cfg.warmup)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
             out_s = model(**batch)
             loss = out_s.loss
             if teacher is not None:
