@@ -367,6 +367,13 @@ def test_weights_come_back_in_parts_that_join_only_when_every_byte_is_theirs(tmp
     with pytest.raises(SystemExit, match="sha256"):
         join(back, tmp_path / "reader2", PACKAGED_READER, pack_dir)
     assert list((tmp_path / "reader2").iterdir()) == []
+    # A part that never came back, or a folder that is no run's: one line, nothing written.
+    (back / parts[2]["name"]).unlink()
+    with pytest.raises(SystemExit, match=r"missing model\.safetensors\.part02"):
+        join(back, tmp_path / "reader3", PACKAGED_READER, pack_dir)
+    with pytest.raises(SystemExit, match="not the files of a device run"):
+        join(pack_dir, tmp_path / "reader4", PACKAGED_READER, pack_dir)
+    assert not (tmp_path / "reader3").exists() and not (tmp_path / "reader4").exists()
 
 
 def test_a_cuda_run_where_there_is_none_ends_in_one_line(tmp_path: Path) -> None:

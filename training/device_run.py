@@ -131,7 +131,12 @@ def ship_back(export: Path, run_dir: Path, out: Path, part_bytes: int = PART_BYT
 
 def join(parts: Path, out: Path, tokenizer_from: Path, pack_dir: Path | None = None) -> Path:
     """A reader folder from what `ship_back` wrote: the weights checked part by part and whole."""
+    missing = [n for n in (MANIFEST, "config.json", "training.json") if not (parts / n).is_file()]
+    if missing:
+        raise SystemExit(f"{parts}: no {', '.join(missing)}: not the files of a device run")
     manifest = json.loads((parts / MANIFEST).read_text())
+    if absent := [p["name"] for p in manifest["parts"] if not (parts / p["name"]).is_file()]:
+        raise SystemExit(f"{parts}: missing {', '.join(absent)}; fetch the run's files again")
     out.mkdir(parents=True, exist_ok=True)
     weights = out / manifest["weights"]
     partial = weights.with_name(weights.name + ".partial")
