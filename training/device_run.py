@@ -49,16 +49,6 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 # The learning curve's questions there: the repository's seeded SQuAD v1.1 subset (../shared does not travel).
 QUICK_SQUAD = Path(__file__).resolve().parents[1] / "eval" / "data" / "quick" / "squad-v1.1-dev"
 
-log = logging.getLogger(__name__)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(2**20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 def tracked_bytes(root: Path) -> int:
     """Bytes of the files git tracks under `root`: what every device call carries besides `carry`."""
@@ -66,8 +56,8 @@ def tracked_bytes(root: Path) -> int:
     return sum((root / n.decode()).stat().st_size for n in names if n and (root / n.decode()).is_file())
 
 
-def pack(out: Path, train_args: list[str]) -> tuple[int, dict]:
-    """The windows of a run with `train_args` (`qa train-reader`'s mix options) into `out`; returns (bytes, data options)."""
+def pack(out: Path, train_args: list[str]) -> int:
+    """The windows of a run with `train_args` (`qa train-reader`'s mix options) into `out`; returns the bytes written."""
     from transformers import AutoTokenizer
 
     from training.checkpoint import FEATURES
@@ -86,7 +76,7 @@ def pack(out: Path, train_args: list[str]) -> tuple[int, dict]:
         shutil.copy(Path(tmp) / HOLDOUT, out / HOLDOUT)
     options = {k: v for k, v in asdict(cfg).items() if k in DATA_KEYS}
     (out / PACK_INFO).write_text(json.dumps(options, indent=1))
-    return sum(p.stat().st_size for p in out.iterdir() if p.is_file()), options
+    return sum(p.stat().st_size for p in out.iterdir() if p.is_file())
 
 
 def unpack(folder: Path, run_dir: Path) -> list[str]:
@@ -118,19 +108,19 @@ def split(file: Path, out: Path, part_bytes: int = PART_BYTES) -> list[dict]:
 def ship_back(export: Path, run_dir: Path, out: Path, part_bytes: int = PART_BYTES) -> dict:
     """An exported reader and its run's records into `out`, every file under the size that comes back."""
     out.mkdir(parents=True, exist_ok=True)
-    manifest = {
-        "weights": "model.safetensors",
-        "sha256": _sha256(export / "model.safetensors"),
-        "parts": split(export / "model.safetensors", out, part_bytes),
-    }
+    with (export / "model.safetensors").open("rb") as f:
+        whole = hashlib.file_digest(f, "sha256").hexdigest()
+    manifest = {"weights": "model.safetensors", "sha256": whole, "parts": split(export / "model.safetensors", out, part_bytes)}
     shutil.copy(export / "config.json", out / "config.json")
     shutil.copy(run_dir / "final" / "training.json", out / "training.json")
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return manifest
 
 
-def join(parts: Path, out: Path, tokenizer_from: Path, pack_dir: Path | None = None) -> Path:
-    """A reader folder from what `ship_back` wrote: the weights checked part by part and whole."""
+def join(parts: Path, out: Path, pack_dir: Path | None = None) -> Path:
+    """A reader folder from what `ship_back` wrote: the weights checked part by part and whole, the shipped reader's tokenizer."""
+    from qa.read import PACKAGED_READER
+
     missing = [n for n in (MANIFEST, "config.json", "training.json") if not (parts / n).is_file()]
     if missing:
         raise SystemExit(f"{parts}: no {', '.join(missing)}: not the files of a device run")
@@ -140,6 +130,7 @@ def join(parts: Path, out: Path, tokenizer_from: Path, pack_dir: Path | None = N
     out.mkdir(parents=True, exist_ok=True)
     weights = out / manifest["weights"]
     partial = weights.with_name(weights.name + ".partial")
+    whole = hashlib.sha256()
     try:
         with partial.open("wb") as f:
             for part in manifest["parts"]:
@@ -147,7 +138,8 @@ def join(parts: Path, out: Path, tokenizer_from: Path, pack_dir: Path | None = N
                 if hashlib.sha256(block).hexdigest() != part["sha256"]:
                     raise SystemExit(f"{part['name']}: its sha256 is not the manifest's; fetch the run's files again")
                 f.write(block)
-        if _sha256(partial) != manifest["sha256"]:
+                whole.update(block)
+        if whole.hexdigest() != manifest["sha256"]:
             raise SystemExit(f"{weights}: the joined weights' sha256 is not the manifest's")
     except BaseException:
         partial.unlink(missing_ok=True)  # no half-joined weights to be mistaken for the run's
@@ -155,7 +147,7 @@ def join(parts: Path, out: Path, tokenizer_from: Path, pack_dir: Path | None = N
     partial.replace(weights)
     shutil.copy(parts / "config.json", out / "config.json")
     for name in TOKENIZER_FILES:
-        shutil.copy(tokenizer_from / name, out / name)
+        shutil.copy(PACKAGED_READER / name, out / name)
     shutil.copy(parts / "training.json", out / "training.json")
     if pack_dir is not None and (pack_dir / HOLDOUT).exists():
         shutil.copy(pack_dir / HOLDOUT, out / HOLDOUT)  # what `qa calibrate --holdout` reads
@@ -195,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.verb == "pack":
-        size, _ = pack(args.out, rest)
+        size = pack(args.out, rest)
         tree = tracked_bytes(Path.cwd())
         verdict = "fits" if tree + size <= CALL_BYTES else "does NOT fit"
         print(f"{args.out}: {size / 2**20:.1f} MiB; with the tracked tree ({tree / 2**20:.1f} MiB) a call carries "
@@ -206,9 +198,7 @@ def main(argv: list[str] | None = None) -> None:
         manifest = run(args.pack, args.out, rest)
         print(f"{args.out}: {len(manifest['parts'])} parts of the fp16 weights (sha256 {manifest['sha256'][:12]})")
     else:
-        from qa.read import PACKAGED_READER
-
-        print(join(args.parts, args.out, PACKAGED_READER, args.pack))
+        print(join(args.parts, args.out, args.pack))
 
 
 if __name__ == "__main__":

@@ -15,13 +15,13 @@ from training.features import encode_windows
 def quick_eval(model, tokenizer, items: list[dict], cfg: TrainConfig) -> tuple[float, float]:
     """EM/F1 with the gold paragraph (best span across windows by margin)."""
     model.eval()
+    device = next(model.parameters()).device
     em_sum = f1_sum = 0.0
     for b in range(0, len(items), 32):
         chunk = items[b : b + 32]
         enc = encode_windows(tokenizer, [q["question"] for q in chunk], [q["context"] for q in chunk], cfg, padding=True, return_tensors="pt")
         mapping = enc.pop("overflow_to_sample_mapping").tolist()
         offsets = enc.pop("offset_mapping").tolist()
-        device = next(model.parameters()).device
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
             out = model(**{k: v.to(device) for k, v in enc.items()})
         starts = out.start_logits.float().cpu().numpy()
