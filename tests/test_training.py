@@ -376,6 +376,20 @@ def test_weights_come_back_in_parts_that_join_only_when_every_byte_is_theirs(tmp
         join(pack_dir, tmp_path / "reader4", pack_dir)
     assert not (tmp_path / "reader3").exists() and not (tmp_path / "reader4").exists()
 
+    # A manifest that names files elsewhere, or a part grown in transit: refused before a byte is read or written.
+    (back / parts[2]["name"]).write_bytes(weights[2_000_000:])
+    lying = json.loads((back / "manifest.json").read_text())
+    lying["parts"][0]["name"] = "../../etc/hostname"
+    (back / "manifest.json").write_text(json.dumps(lying))
+    with pytest.raises(SystemExit, match="no parts of model.safetensors"):
+        join(back, tmp_path / "reader5", pack_dir)
+    (back / "manifest.json").write_text(json.dumps(manifest))
+    with (back / parts[0]["name"]).open("ab") as f:
+        f.write(b"\0" * 4096)
+    with pytest.raises(SystemExit, match="not of the size the manifest gives"):
+        join(back, tmp_path / "reader6", pack_dir)
+    assert not (tmp_path / "reader5").exists() and not (tmp_path / "reader6").exists()
+
 
 def test_a_cuda_run_where_there_is_none_ends_in_one_line(tmp_path: Path) -> None:
     train, evaluation = _tiny_data(tmp_path)

@@ -45,6 +45,7 @@ READER = "qa/models/reader"
 PART_BYTES = 15 * 2**20  # a file back from the device is at most 16 MiB
 CALL_BYTES = 64 * 2**20  # what one call carries: the tracked tree plus `carry`
 MANIFEST = "manifest.json"
+WEIGHTS = "model.safetensors"  # the exported reader's one weights file, what travels back in parts
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 # The learning curve's questions there: the repository's seeded SQuAD v1.1 subset (../shared does not travel).
 QUICK_SQUAD = Path(__file__).resolve().parents[1] / "eval" / "data" / "quick" / "squad-v1.1-dev"
@@ -108,9 +109,9 @@ def split(file: Path, out: Path, part_bytes: int = PART_BYTES) -> list[dict]:
 def ship_back(export: Path, run_dir: Path, out: Path, part_bytes: int = PART_BYTES) -> dict:
     """An exported reader and its run's records into `out`, every file under the size that comes back."""
     out.mkdir(parents=True, exist_ok=True)
-    with (export / "model.safetensors").open("rb") as f:
+    with (export / WEIGHTS).open("rb") as f:
         whole = hashlib.file_digest(f, "sha256").hexdigest()
-    manifest = {"weights": "model.safetensors", "sha256": whole, "parts": split(export / "model.safetensors", out, part_bytes)}
+    manifest = {"weights": WEIGHTS, "sha256": whole, "parts": split(export / WEIGHTS, out, part_bytes)}
     shutil.copy(export / "config.json", out / "config.json")
     shutil.copy(run_dir / "final" / "training.json", out / "training.json")
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1))
@@ -124,13 +125,26 @@ def join(parts: Path, out: Path, pack_dir: Path | None = None) -> Path:
     missing = [n for n in (MANIFEST, "config.json", "training.json") if not (parts / n).is_file()]
     if missing:
         raise SystemExit(f"{parts}: no {', '.join(missing)}: not the files of a device run")
-    manifest = json.loads((parts / MANIFEST).read_text())
-    if absent := [p["name"] for p in manifest["parts"] if not (parts / p["name"]).is_file()]:
+    try:
+        manifest = json.loads((parts / MANIFEST).read_text())
+        names = [str(p["name"]) for p in manifest["parts"]]
+        str(manifest["sha256"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise SystemExit(f"{parts / MANIFEST}: not a device run's manifest ({e!r})") from None
+    # Plain names of files in `parts`: a manifest never steers a read (or the write) elsewhere.
+    if bad := [n for n in names if Path(n).name != n or not n.startswith(WEIGHTS + ".part")]:
+        raise SystemExit(f"{parts / MANIFEST}: part names that are no parts of {WEIGHTS}: {', '.join(map(repr, bad))}")
+    if absent := [n for n in names if not (parts / n).is_file()]:
         raise SystemExit(f"{parts}: missing {', '.join(absent)}; fetch the run's files again")
+    # Checked before anything is read: a part of another size is refused without loading it.
+    if sized := [p["name"] for p in manifest["parts"] if "bytes" in p and (parts / p["name"]).stat().st_size != p["bytes"]]:
+        raise SystemExit(f"{parts}: {', '.join(sized)} not of the size the manifest gives; fetch the run's files again")
     out.mkdir(parents=True, exist_ok=True)
-    weights = out / manifest["weights"]
-    partial = weights.with_name(weights.name + ".partial")
+    weights = out / WEIGHTS
     whole = hashlib.sha256()
+    # A name of its own: two joins into one folder never write into each other's file.
+    with tempfile.NamedTemporaryFile(dir=out, prefix=WEIGHTS + ".", suffix=".partial", delete=False) as f:
+        partial = Path(f.name)
     try:
         with partial.open("wb") as f:
             for part in manifest["parts"]:
