@@ -446,3 +446,146 @@ def test_a_packed_run_trains_exports_and_joins_into_a_reader_that_answers(tmp_pa
     passage = "The bridge over the river was opened by mayor Quentin Vasquez in March 1987."
     reading = reader.read("Who opened the bridge?", [passage], top_spans=3)
     assert any("Vasquez" in passage[s.start : s.end] for s in reading.spans)
+
+
+# ---------------------------------------------------------------- SQuAD train as groups, shared normalisation
+
+ARTICLE = {
+    "Harbour_Bridge": [
+        "The Harbour Bridge was opened by Mayor Lena Ortiz in 1932. It carries eight lanes of traffic.",
+        "In 1998 the bridge was repainted by a crew of 40 workers from Hollis Marine.",
+        ("Tolls were introduced in 1950, and the Ferry Board collected them until 2004. The toll booths stood at the "
+         "northern end of the deck for half a century. Drivers paid in coins, and queues at rush hour were long. "
+         "The booths were taken down when electronic tags arrived."),
+        "The bridge is grey and long, and people like to walk on it at night.",
+    ],
+    "Other_Article": ["Mayor Lena Ortiz also opened a museum in 1935 in another city."],
+}
+SQUAD_QUESTIONS = [  # (article, paragraph, question, answer)
+    ("Harbour_Bridge", 0, "Who opened the Harbour Bridge?", "Mayor Lena Ortiz"),
+    ("Harbour_Bridge", 0, "When was the Harbour Bridge opened?", "1932"),
+    ("Harbour_Bridge", 1, "How many workers repainted the bridge in 1998?", "40"),
+    ("Harbour_Bridge", 2, "Who collected the tolls?", "the Ferry Board"),
+]
+
+
+def _squad_data(folder: Path) -> Path:
+    docs, questions = [], []
+    for title, paragraphs in ARTICLE.items():
+        for i, text in enumerate(paragraphs):
+            docs.append({"id": f"{title}-{i}", "title": title, "text": text})
+    for n, (title, i, q, a) in enumerate(SQUAD_QUESTIONS):
+        text = ARTICLE[title][i]
+        questions.append({"id": f"q{n}", "question": q, "answers": [a], "doc_id": f"{title}-{i}", "answer_starts": [text.index(a)], "is_impossible": False})
+    (folder / "squad-v1.1-train").mkdir(parents=True)
+    for file, rows in (("documents.jsonl", docs), ("questions.jsonl", questions)):
+        (folder / "squad-v1.1-train" / file).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return folder
+
+
+def test_squad_questions_are_grouped_with_paragraphs_of_their_article_that_hold_no_answer(tmp_path: Path) -> None:
+    from training.negatives import contains_gold
+    from training.squad import squad_examples
+
+    cfg = TrainConfig(train_data=str(_squad_data(tmp_path)), squad=-1, squad_group=3, squad_removed=10, squad_swapped=10)
+    examples, stats = squad_examples(cfg, 100, random.Random(1))
+    gold = {q: a for _, _, q, a in SQUAD_QUESTIONS}
+    groups: dict[int, list[Example]] = {}
+    for ex in examples:
+        assert ex.group >= 100
+        groups.setdefault(ex.group, []).append(ex)
+    answerable = [g for g in groups.values() if g[0].source == "squad"]
+    assert len(answerable) == len(SQUAD_QUESTIONS)
+    for members in answerable:
+        head, rest = members[0], members[1:]
+        assert head.context[head.answer_start :].startswith(head.answer_text) and head.answer_text == gold[head.question]
+        # Up to two other paragraphs, all of the same article, none holding the answer.
+        assert 1 <= len(rest) <= 2 and all(ex.source == "squad-same-article" and ex.answer_start == -1 for ex in rest)
+        assert all(ex.context in ARTICLE["Harbour_Bridge"] and ex.context != head.context for ex in rest)
+        assert not any(contains_gold(ex.context, [gold[ex.question]]) for ex in rest)
+    # A number's neighbours hold a number: "How many workers ...?" is never paired with the paragraph without one.
+    workers = next(g for g in answerable if g[0].question.startswith("How many"))
+    assert ARTICLE["Harbour_Bridge"][3] not in [ex.context for ex in workers[1:]]
+    # Removed-sentence groups: the gold paragraph less the answer's sentence, and no passage of the group answers.
+    removed = [g for g in groups.values() if g[0].source == "squad-removed"]
+    assert removed and stats["removed: kept"] == len(removed)
+    for members in removed:
+        assert all(ex.answer_start == -1 and not contains_gold(ex.context, [gold[ex.question]]) for ex in members)
+    # Swapped questions: a name, number or year of the question swapped for another of its article's, absent from the paragraph.
+    swapped = [g[0] for g in groups.values() if g[0].source == "squad-swapped"]
+    assert swapped and all(len(g) == 1 for g in groups.values() if g[0].source == "squad-swapped")
+    originals = {q for _, _, q, _ in SQUAD_QUESTIONS}
+    for ex in swapped:
+        assert ex.question not in originals and ex.answer_start == -1 and ex.focus >= 0
+        changed = set(ex.question.replace("?", "").split()) - {w for q in originals for w in q.replace("?", "").split()}
+        assert changed and not any(w in ex.context for w in changed), ex.question
+    # Off by default: the mix without --squad has no part of it.
+    assert squad_examples(TrainConfig(train_data=str(tmp_path)), 0, random.Random(1))[0] == []
+
+
+def test_a_group_keeps_to_one_batch_and_loses_its_windows_with_its_answer() -> None:
+    from training.features import grouped_batches, one_answer_a_group
+
+    feats = [{"input_ids": [0] * n, "start": s, "end": s, "source": src, "group": g} for n, s, src, g in [
+        (10, 3, "squad", 0), (12, 0, "squad-same-article", 0), (9, 0, "squad-same-article", 0),
+        (10, 2, "squad", 0),  # a second window holding the answer: one target a softmax
+        (30, 0, "squad-same-article", 1),  # its answer window was lost: what's left lacks the answer, so it stays
+        (11, 0, "distractor", -1), (8, 4, "squadshifts-reddit", -1), (20, 0, "squad-removed", 2), (21, 0, "squad-same-article", 2),
+    ]]
+    kept = one_answer_a_group(feats)
+    assert [(f["group"], f["start"]) for f in kept] == [(0, 3), (0, 0), (0, 0), (1, 0), (-1, 0), (-1, 4), (2, 0), (2, 0)]
+    lengths = np.array([len(f["input_ids"]) for f in kept])
+    for seed in range(5):
+        batches = grouped_batches(kept, lengths, 4, seed)
+        assert sorted(i for b in batches for i in b) == list(range(len(kept)))
+        assert all(len(b) <= 4 for b in batches)
+        for g in (0, 1, 2):
+            members = {i for i, f in enumerate(kept) if f["group"] == g}
+            assert sum(bool(members & set(b.tolist())) for b in batches) == 1
+        assert [b.tolist() for b in batches] == [b.tolist() for b in grouped_batches(kept, lengths, 4, seed)]
+
+
+def test_shared_normalisation_puts_a_groups_margins_and_no_answer_in_one_softmax() -> None:
+    from training.shared_norm import group_targets, shared_norm_loss
+
+    feats = [{"group": 0, "start": 3, "end": 4}, {"group": 0, "start": 0, "end": 0}, {"group": -1, "start": 0, "end": 0}, {"group": 1, "start": 0, "end": 0}]
+    groups = group_targets(feats, [0, 1, 2, 3])
+    assert groups == [([0, 1], (0, 3, 4)), ([3], None)]
+    # Rows: [CLS] and a question token (segment 0), then passage tokens (segment 1); row 3 has five.
+    token_types = torch.tensor([[0, 0, 1, 1, 1, 1, 0], [0, 0, 1, 1, 1, 1, 0], [0, 1, 1, 1, 1, 0, 0], [0, 0, 1, 1, 1, 1, 1]])
+    mask = torch.ones_like(token_types)
+    start = torch.zeros(4, 7, requires_grad=True)
+    end = torch.zeros(4, 7, requires_grad=True)
+    loss = shared_norm_loss(start, end, token_types, mask, groups)
+    # Equal margins: group 0 spreads over 8 passage tokens and "no answer", group 1 over 5 and it.
+    assert loss.item() == pytest.approx((math.log(9) + math.log(6)) / 2, rel=1e-5)
+    loss.backward()
+    assert start.grad[0, 3] < 0 and start.grad[1, 3] > 0  # the answer up, the other window's tokens down
+    assert start.grad[3, 0] < 0  # no answer in group 1: its window's [CLS] up, which lowers every margin
+    assert torch.all(start.grad[2] == 0)  # a window of no group takes no part
+    # A margin is a logit less its window's [CLS]: raising a whole window's logits changes nothing.
+    shifted = start.detach().clone()
+    shifted[1] += 5.0
+    assert shared_norm_loss(shifted, end.detach(), token_types, mask, groups).item() == pytest.approx(loss.item(), rel=1e-5)
+
+
+@pytest.mark.slow
+def test_tiny_run_trains_squad_groups_with_shared_normalisation(tmp_path: Path) -> None:
+    train, evaluation = _tiny_data(tmp_path)
+    _squad_data(train)
+    run = tmp_path / "run"
+    command = [
+        sys.executable, "-m", "training.train_reader", "--train-data", str(train), "--eval-data", str(evaluation),
+        "--eval-questions", "3", "--out-dir", str(run), "--max-steps", "3", "--time-budget-min", "20",
+        "--checkpoint-every-min", "0", "--batch-size", "4", "--max-len", "128", "--stride", "32",
+        "--holdout-fraction", "0", "--distractors", "3", "--removed-sentence-negatives", "0", "--same-topic-negatives", "0",
+        "--squad", "-1", "--squad-group", "2", "--squad-removed", "2", "--squad-swapped", "2", "--shared-norm", "0.5",
+        "--threads", "1", "--bf16", "false", "--seed", "5",
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-3000:]
+    assert "squad v1.1 train:" in out and "squad-same-article" in out
+    info = json.loads((run / "final" / "training.json").read_text())
+    assert info["steps"] == 3 and info["config"]["shared_norm"] == 0.5 and "squad" in info["mix"]
+    assert all(math.isfinite(c["loss"]) for c in info["curve"])

@@ -42,6 +42,18 @@ class TrainConfig:
     same_topic_negatives: int = 3000  # hard: BM25 neighbour of the gold paragraph without the answer (0: off)
     same_topic_neighbours: int = 8
     swapped_name_negatives: int = 0  # hard: a name of the question swapped for one the paragraph lacks (0: off, the v7 mix)
+    # SQuAD v1.1 train (`squad-v1.1-train`), each question a group of windows read together:
+    # its gold window and `squad_group - 1` other paragraphs of its article that lack every gold
+    # answer but hold a candidate of the same kind (a number for a number, a name for a name).
+    squad: int = 0  # SQuAD v1.1 train questions, sampled (0: off; -1: all)
+    squad_group: int = 2  # windows per group (1: the gold window alone)
+    squad_swapped: int = 0  # hard: a SQuAD question with a name, number or year swapped for another of its article's
+    squad_removed: int = 0  # hard: a SQuAD gold paragraph minus the answer's sentence
+    # Shared normalisation (Clark and Gardner 2018): a group's windows share one softmax over
+    # their span margins (logit minus the window's [CLS] logit) and one "no answer" at 0, so a
+    # margin in one passage means what it means in another. Weight of that loss beside the
+    # per-window one (0: off).
+    shared_norm: float = 0.0
     keep_answerless_windows: float = 0.3
     holdout_fraction: float = 0.04  # core contexts kept out for no-answer calibration
     eval_questions: int = 500  # SQuAD v1.1 dev sample for the learning curve (not tuned on)
@@ -61,10 +73,11 @@ DATA_KEYS = (
     "train_data", "base_model", "max_len", "stride", "max_question_tokens", "seed", "subjqa_answerable",
     "subjqa_unanswerable", "subjqa_unanswerable_one_window", "qamr", "policyqa", "ester", "distractors", "removed_sentence_negatives",
     "same_topic_negatives", "same_topic_neighbours", "swapped_name_negatives", "keep_answerless_windows", "holdout_fraction",
+    "squad", "squad_group", "squad_swapped", "squad_removed",
 )
 SCHEDULE_KEYS = DATA_KEYS + (
     "init_from", "batch_size", "lr", "warmup", "weight_decay", "max_steps", "epochs", "time_budget_min", "bf16",
-    "distil_from", "distil_weight", "distil_temperature",
+    "distil_from", "distil_weight", "distil_temperature", "shared_norm",
 )
 
 

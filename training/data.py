@@ -49,3 +49,4 @@ class Example:
     first_window_only: bool = False
     focus: int = -1  # >= 0 (answerless examples): keep only the first window holding this character
     one_window: bool = False  # answerless: keep one window, picked by a hash of question and context
+    group: int = -1  # >= 0: the windows of one question read together (shared normalisation)

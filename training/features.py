@@ -97,6 +97,8 @@ def featurize(tokenizer, examples: list[Example], cfg: TrainConfig, rng: random.
             start_t = end_t = 0
             if ex.answer_start >= 0:
                 start_t, end_t = answer_tokens(enc, i, ex.answer_start, ex.answer_start + len(ex.answer_text))
+                if start_t == 0 and ex.group >= 0:
+                    continue  # a group's answerable example gives its answer window only
                 if start_t == 0:
                     # Answerless slices of a long answerable context: at most one, sampled,
                     # or whole papers (COVID-QA) would flood the mix with [CLS] targets.
@@ -110,9 +112,26 @@ def featurize(tokenizer, examples: list[Example], cfg: TrainConfig, rng: random.
                     "start": start_t,
                     "end": end_t,
                     "source": ex.source,
+                    "group": ex.group,
                 }
             )
-    return feats
+    return one_answer_a_group(feats)
+
+
+def one_answer_a_group(feats: list[dict]) -> list[dict]:
+    """Keeps one answer window a group: two windows holding the same answer would be two targets
+    of one softmax. (A group whose answer window was lost, its answer cut by every window, is left
+    as it is: its other paragraphs lack the answer, so "no answer" is what they teach.)"""
+    answered: set[int] = set()
+    out = []
+    for f in feats:
+        g = f.get("group", -1)
+        if g >= 0 and f["start"] != 0:
+            if g in answered:
+                continue
+            answered.add(g)
+        out.append(f)
+    return out
 
 
 def batches_for_epoch(lengths: np.ndarray, batch_size: int, seed: int) -> list[np.ndarray]:
@@ -131,6 +150,39 @@ def batches_for_epoch(lengths: np.ndarray, batch_size: int, seed: int) -> list[n
         part = order[m : m + mega]
         part = part[np.argsort(lengths[part], kind="stable")]
         out.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
+    rng.shuffle(out)
+    return out
+
+
+def grouped_batches(feats: list[dict], lengths: np.ndarray, batch_size: int, seed: int) -> list[np.ndarray]:
+    """As `batches_for_epoch`, with each group's windows in one batch (its shared softmax needs
+    them together): units (a group, or a window on its own) are shuffled, sorted by length
+    within mega-batches and packed up to `batch_size` windows a batch."""
+    groups: dict[int, list[int]] = {}
+    singles: list[list[int]] = []
+    for i, f in enumerate(feats):
+        g = f.get("group", -1)
+        if g >= 0:
+            groups.setdefault(g, []).append(i)
+        else:
+            singles.append([i])
+    all_units = list(groups.values()) + singles
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(all_units))
+    unit_len = np.array([max(lengths[i] for i in u) for u in all_units])
+    mega = batch_size * 64
+    out: list[np.ndarray] = []
+    for m in range(0, len(order), mega):
+        part = order[m : m + mega]
+        part = part[np.argsort(unit_len[part], kind="stable")]
+        batch: list[int] = []
+        for u in part:
+            if batch and len(batch) + len(all_units[u]) > batch_size:
+                out.append(np.array(batch))
+                batch = []
+            batch.extend(all_units[u])
+        if batch:
+            out.append(np.array(batch))
     rng.shuffle(out)
     return out
 

@@ -22,8 +22,9 @@ from training.config import TrainConfig
 from training.data import eval_items as load_eval_items
 from training.distil import distillation_loss
 from training.evaluate import quick_eval
-from training.features import batches_for_epoch, collate, featurize, log_mix
+from training.features import batches_for_epoch, collate, featurize, grouped_batches, log_mix
 from training.mix import build_examples
+from training.shared_norm import group_targets, shared_norm_loss
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,11 @@ def train(cfg: TrainConfig) -> Path:
     stop: list[int] = []
     previous = {sig: signal.signal(sig, lambda signum, frame: stop.append(signum)) for sig in (signal.SIGTERM, signal.SIGINT)}
 
+    # Grouped windows (a question's passages read together) keep to one batch; a mix without
+    # groups keeps the batches of earlier runs, so a run under way resumes unchanged.
+    grouped = any(f.get("group", -1) >= 0 for f in feats)
+    if cfg.shared_norm > 0 and not grouped:
+        log.warning("--shared-norm %.2f: the mix has no groups (--squad 0?), so it changes nothing", cfg.shared_norm)
     epoch_batches: dict[int, list[np.ndarray]] = {}
     while True:
         if stop:
@@ -137,8 +143,12 @@ def train(cfg: TrainConfig) -> Path:
             break
         epoch, pos = divmod(step, per_epoch)
         if epoch not in epoch_batches:
-            epoch_batches = {epoch: batches_for_epoch(lengths, cfg.batch_size, cfg.seed + epoch)}
-        batch = {k: v.to(device) for k, v in collate(feats, epoch_batches[epoch][pos], tokenizer).items()}
+            epoch_batches = {
+                epoch: grouped_batches(feats, lengths, cfg.batch_size, cfg.seed + epoch) if grouped
+                else batches_for_epoch(lengths, cfg.batch_size, cfg.seed + epoch)
+            }
+        idx = epoch_batches[epoch][pos]
+        batch = {k: v.to(device) for k, v in collate(feats, idx, tokenizer).items()}
         for g in opt.param_groups:
             g["lr"] = cfg.lr * lr_factor(progress, cfg.warmup)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
@@ -153,6 +163,9 @@ def train(cfg: TrainConfig) -> Path:
                     batch["attention_mask"], batch["start_positions"] != 0, cfg.distil_temperature,
                 )
                 loss = (1 - cfg.distil_weight) * loss + cfg.distil_weight * soft
+            if cfg.shared_norm > 0 and grouped and (groups := group_targets(feats, idx)):
+                shared = shared_norm_loss(out_s.start_logits, out_s.end_logits, batch["token_type_ids"], batch["attention_mask"], groups)
+                loss = loss + cfg.shared_norm * shared
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()

@@ -1,6 +1,6 @@
 """The training mix: which questions of which sets, and which negatives, become examples.
 
-The mix (issue 14, item 3) adds hard negatives, each a part of its own, seeded and logged:
+The mix adds hard negatives, each a part of its own, seeded and logged:
 - `removed-sentence`: a core question with its gold paragraph minus the sentence(s) holding
   the gold answers (`index.chunk.sentence_spans`), kept only if no gold answer
   string survives a normalised check (`--removed-sentence-negatives`);
@@ -12,6 +12,9 @@ The mix (issue 14, item 3) adds hard negatives, each a part of its own, seeded a
   on-topic question the paragraph doesn't answer (`--swapped-name-negatives`, off by default);
 - all of SubjQA's unanswerable questions, one window each (`--subjqa-unanswerable -1`), with
   all of its answerable ones (`--subjqa-answerable -1`) so SubjQA stays near its own balance.
+- SQuAD v1.1 train (`--squad`), each question a group with same-article paragraphs that
+  don't answer it, plus its removed-sentence and swapped-name-or-number questions
+  (`--squad-removed`, `--squad-swapped`): `training.squad`.
 The first run's mix (model card, v1) is `--removed-sentence-negatives 0
 --same-topic-negatives 0 --subjqa-answerable 4000 --subjqa-unanswerable 2500
 --subjqa-unanswerable-one-window false --distractors 6000`.
@@ -27,6 +30,7 @@ from pathlib import Path
 from training.config import TrainConfig
 from training.data import CORE_SETS, Example, is_holdout, load_set
 from training.negatives import bm25_distractors, removed_sentence_negatives, same_topic_negatives, swapped_name_negatives
+from training.squad import squad_examples
 
 log = logging.getLogger(__name__)
 
@@ -98,5 +102,9 @@ def build_examples(cfg: TrainConfig) -> tuple[list[Example], list[dict]]:
             examples.extend(part)
             stats.update(st)
         log.info("%s negatives: %s", name, dict(sorted(stats.items())))
+    part, stats = squad_examples(cfg, 0, random.Random(f"{cfg.seed}-squad"))
+    examples.extend(part)
+    if part:
+        log.info("squad v1.1 train: %s", dict(sorted(stats.items())))
     log.info("examples per part: %s", dict(sorted(Counter(e.source for e in examples).items())))
     return examples, holdout
