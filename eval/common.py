@@ -16,7 +16,7 @@ EVAL_DATA = Path(os.environ.get("QA_EVAL_DATA", ROOT.parent / "shared" / "eval-d
 # The seeded subsets the quick run reads, shipped in the project (built by eval/make_quick_data.py).
 QUICK_DATA = ROOT / "eval" / "data" / "quick"
 SEED_DEV = ROOT / "eval" / "data" / "seed_dev.jsonl"
-# Questions on the sample articles' topics that they don't answer: each should get "not found" (issue 14).
+# Questions on the sample articles' topics that they don't answer: each should get "not found".
 ON_TOPIC = ROOT / "eval" / "data" / "on_topic_unanswerable.jsonl"
 RESULTS = ROOT / "eval" / "results"
 CORES = os.cpu_count() or 1
@@ -74,7 +74,7 @@ BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.01)
 
 
 def reliability_rows(pairs: list[tuple[float, float]]) -> list[str]:
-    """Score bins against how often the answer was right: a calibrated score matches its rate (issue 14)."""
+    """Score bins against how often the answer was right: a calibrated score matches its rate."""
     out = []
     for lo, hi in itertools.pairwise(BINS):
         inside = [(s, ok) for s, ok in pairs if lo <= s < hi]

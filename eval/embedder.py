@@ -13,7 +13,7 @@ from eval.ir import R, mean, nDCG
 from eval.retrieval import scifact_qrels
 from index.embed import BACKENDS, Embedder
 
-# The fp32 ONNX graph is the reference the int8 one must stay within 0.01 of (issue 13).
+# The fp32 ONNX graph is the reference the int8 one must stay within 0.01 of.
 REFERENCE = "onnx"
 TOLERANCE = 0.01
 
@@ -77,4 +77,4 @@ def run(quick: bool, squad_questions: int | None = 2000) -> Section:
             held = abs(n - ref[1]) <= TOLERANCE and abs(r - ref[2]) <= TOLERANCE
             lines.append(f"- {b} against fp32 ONNX: nDCG@10 {n - ref[1]:+.3f}, recall@5 {r - ref[2]:+.3f}: "
                          + ("within" if held else "OUTSIDE") + f" ±{TOLERANCE}.")
-    return Section("Embedder backends (issue 13)", lines, figures)
+    return Section("Embedder backends", lines, figures)

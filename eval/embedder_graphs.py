@@ -1,8 +1,8 @@
 """Other forms of the embedder's graph against the shipped int8 one: texts/s on news chunks, cosine to fp32.
 
-`python -m eval.embedder_graphs [--texts 500]`: what was tried to embed faster (issue 13,
-item 1) and why the shipped graph is plain dynamic int8, per-channel signed weights, of the
-eager-attention export.
+`python -m eval.embedder_graphs [--texts 500]`: what was tried to embed faster and why
+the shipped graph is plain dynamic int8, per-channel signed weights, of the eager-attention
+export.
 Each graph runs the way ingest runs it: one text per run, one single-threaded session per core.
 """
 
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(f"| {name} | {rate:.1f} | {cos.min():.4f} | {cos.mean():.4f} |")
             print(rows[-1], flush=True)
     report = [
-        "# The embedder's graph in other forms (issue 13, item 1)", "",
+        "# The embedder's graph in other forms", "",
         (f"Made by `python -m eval.embedder_graphs --texts {args.texts}` on {time.strftime('%Y-%m-%d %H:%M')} UTC, {CORES} cores: "
          f"{len(texts)} title-headed chunks of news articles, embedded by the product's embedder on each graph (one text per run, "
          "one single-threaded session per core, as ingest runs it); cosine of each text's vector to the fp32 graph's."), "",

@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         print(name, sizes[name], flush=True)
     disk = sum(p.stat().st_size for p in scratch.glob("*.sqlite3")) / 2**20
     lines = [
-        "# Keyword engines for the incremental index (issue 13, item 4)", "",
+        "# Keyword engines for the incremental index", "",
         f"Made by `python -m eval.keyword_engines --chunks {args.chunks}` on {time.strftime('%Y-%m-%d %H:%M')} UTC. "
         f"Same stems for both (the project's tokeniser: {tokenise_s:.0f} s for {len(texts)} chunks, not counted below).", "",
         f"Quality, BM25 alone: SciFact test claims (nDCG@10), SQuAD v1.1 dev, every 5th question ({qual['fts5']['squad_questions']}) against its 2,067 paragraphs (recall@5).", "",

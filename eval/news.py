@@ -1,4 +1,4 @@
-"""The news benchmark (realtimeqa-2023-dev) through the product's pipeline, with the error split of issue 14.
+"""The news benchmark (realtimeqa-2023-dev) through the product's pipeline, each wrong answer put down to retrieval, reading or selection.
 
 Every article is ingested as a user would drop it in (title first line, `published` kept);
 each answerable quiz question is asked through `Pipeline.ask` (answer forced, so the
@@ -120,7 +120,7 @@ def run(work: Path, reader_path: Path | None, questions: int | None = None) -> S
         *(f"| {label} | {r[f'bin_{b}']} | {100 * r[f'bin_{b}'] / r['questions']:.0f}% |" for b, label in (
             ("right", "right"), ("retrieval", "retrieval: the answer's words in no passage read"),
             ("reading", "reading: read, but the reader never proposed the answer"), ("selection", "selection: proposed, another span won"))),
-        f"- Time (issue 15): with each question's date as `as_of` (only articles published by then), EM {r['em_with_as_of']:.1f}; "
+        f"- Time: with each question's date as `as_of` (only articles published by then), EM {r['em_with_as_of']:.1f}; "
         f"without, {r['em_without_as_of']:.1f} (same run, forced answers).",
         "",
         f"Reliability of the score shown with each of the {len(r['answered'])} answers given with abstention (right: EM with the quiz's answer):",

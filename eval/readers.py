@@ -2,7 +2,7 @@
 
 Each store is built once (the sample articles, SQuAD v2.0 dev's paragraphs, the news archive)
 and every reader answers the same questions through `Pipeline.ask`, so the difference is the
-reader's alone. It decides whether a newly trained reader replaces the shipped one (issue 14).
+reader's alone. It decides whether a newly trained reader replaces the shipped one.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def write(results: dict[str, dict], args: argparse.Namespace, minutes: float) ->
         ]
     labels = list(results)
     lines = [
-        "# Readers side by side (issue 14)",
+        "# Readers side by side",
         "",
         (f"Made by `python -m eval.readers{'' if args.baseline == PACKAGED_READER else f' --baseline {args.baseline}'} --candidate {' '.join(map(str, args.candidate))}` on {time.strftime('%Y-%m-%d %H:%M')} UTC in {minutes:.0f} minutes: "
          "the same stores and questions for every reader, each with its own calibration."),

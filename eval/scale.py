@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scale.json").write_text(json.dumps(rows, indent=1))
     lines = [
-        "# Cost curve (issue 13)", "",
+        "# Cost curve", "",
         f"Made by `python -m eval.scale --sizes {' '.join(map(str, args.sizes))} --requests {args.requests}` on {time.strftime('%Y-%m-%d %H:%M')} UTC, {CORES} cores; "
         f"one archive grown step by step (news, SQuAD and HotpotQA articles, then synthetic ones); `qa serve`, one process, embedded store; "
         f"{args.requests} requests per row; questions from seed_dev and the news set.", "",

@@ -173,7 +173,7 @@ def test_other_spans_of_the_same_article_are_not_disagreement() -> None:
 
 
 def test_one_passage_gives_one_citation() -> None:
-    """Issue 11, item 12: one sentence was printed as [1] and [2], and --json listed three
+    """One sentence was printed as [1] and [2], and --json listed three
     citations that were one passage: "the X" and "X" normalise to one answer, a name is
     mentioned twice in a passage, and the chunks of one document overlap."""
     t = (
@@ -224,7 +224,7 @@ def test_a_name_mentioned_twice_in_a_passage_is_cited_once() -> None:
 
 
 def test_citations_below_the_threshold_are_not_listed() -> None:
-    """Issue 11, item 12: a place scoring below the threshold is no support for the answer;
+    """A place scoring below the threshold is no support for the answer;
     `articles` counts the articles listed."""
     texts = {
         "a": "The exercise was held in September near Cherat.",
@@ -258,7 +258,7 @@ def test_a_shorter_reading_below_the_threshold_is_not_the_answer() -> None:
 
 
 def test_an_alternative_must_answer_the_same_question(tmp_path) -> None:
-    """Issue 14: a sentence about something else is not an article saying otherwise (real models)."""
+    """A sentence about something else is not an article saying otherwise (real models)."""
     from index.documents import Document
     from qa.pipeline import Pipeline
     from qa.schema import AskRequest
@@ -407,7 +407,7 @@ def test_a_passage_scores_the_same_whatever_is_read_beside_it() -> None:
 
 
 def test_a_passage_that_never_names_what_the_question_asks_about_is_no_proof(pipeline) -> None:
-    """Issue 14: on-topic questions the sample articles don't answer get "not found" (real models)."""
+    """On-topic questions the sample articles don't answer get "not found" (real models)."""
     from qa.schema import AskRequest
 
     for question in ("Who is China's defence minister?", "When did Narendra Modi visit Islamabad?"):
@@ -420,7 +420,7 @@ def test_a_passage_that_never_names_what_the_question_asks_about_is_no_proof(pip
 
 
 def test_a_span_of_the_wrong_kind_is_no_answer(pipeline) -> None:
-    """Issue 14: the articles name Patrushev but never his birth; a weekday is no birth date (real models)."""
+    """The articles name Patrushev but never his birth; a weekday is no birth date (real models)."""
     from qa.schema import AskRequest
 
     r = pipeline.ask(AskRequest(question="When was Nikolai Patrushev born?"), threshold=0.0)
@@ -448,8 +448,8 @@ def test_spans_count_only_from_passages_that_name_what_the_question_names() -> N
 
 
 def test_a_sentence_that_also_gives_the_answer_does_not_say_otherwise(pipeline) -> None:
-    """Issue 14: "When was the first joint exercise?" showed "December", the date of another exercise,
-    from a run-on sentence that also says the first joint exercise was in September."""
+    """The question "When was the first joint exercise?" showed "December", the date of another
+    exercise, from a run-on sentence that also says the first joint exercise was in September."""
     texts = {
         "a": "The first joint exercise was held in September near Cherat.",
         "b": "A second exercise was held in December The first joint exercise was held in September at Cherat",

@@ -1,4 +1,4 @@
-"""The kind of answer a question asks for, and spans that cannot be of that kind (issue 14: "Monday" is no birth date)."""
+"""The kind of answer a question asks for, and spans that cannot be of that kind ("Monday" is no birth date)."""
 
 from __future__ import annotations
 

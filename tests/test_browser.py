@@ -31,7 +31,7 @@ def browser():
 
 
 def test_page_waits_for_the_service_then_enables(browser, tmp_path, artifacts) -> None:
-    """Issue 11: opened while the models load, the page said (0) articles and never refreshed."""
+    """Opened while the models load, the page said (0) articles and never refreshed."""
     from playwright.sync_api import expect
 
     from tests.conftest import Server, qa_env
@@ -214,7 +214,7 @@ def test_server_down_message(browser, site) -> None:
 
 
 def test_viewer_keeps_focus_inside(page) -> None:
-    """Issue 11: the article view is a modal dialog; Tab must not wander into the page behind it."""
+    """The article view is a modal dialog; Tab must not wander into the page behind it."""
     from playwright.sync_api import expect
 
     turn = ask(page, "When was the first joint exercise?")
@@ -348,7 +348,7 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"], ids=["other-port", "other-site"])
 def test_other_origin_cannot_add_or_delete(browser, site, tmp_path, host) -> None:
-    """Issue 11: a page on another origin must not be able to add or delete documents.
+    """A page on another origin must not be able to add or delete documents.
 
     127.0.0.1 on another port is another origin but the same site (Sec-Fetch-Site:
     same-site); localhost is another site altogether. Both must be refused.

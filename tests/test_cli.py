@@ -39,7 +39,7 @@ def test_first_ask_ingests_samples_and_answers_september(tmp_path: Path) -> None
     assert "ingested the bundled sample articles" in r.stderr
     assert r.stdout.splitlines()[0].strip() == "September"
     # Article 002 says September too, but the reader scores it below the threshold there:
-    # no support, so not listed (issue 11, item 12).
+    # no support, so not listed.
     assert SEPTEMBER in r.stdout and len(r.stdout) < 1500
 
     j = run_qa("ask", "When was the first joint exercise?", "--json", env=env)
@@ -63,7 +63,7 @@ def _overlapping(citations: list[dict]) -> list[tuple[dict, dict]]:
 
 
 def test_a_passage_is_cited_once(tmp_path: Path) -> None:
-    """Issue 11, item 12: one sentence was printed as [1] and [2] ("the Pakistani province of
+    """One sentence was printed as [1] and [2] ("the Pakistani province of
     ..." and "Pakistani province of ...", one answer), and --json listed three citations of
     one passage (each mention of the name)."""
     env = qa_env(tmp_path / "data")
@@ -87,7 +87,7 @@ def test_a_passage_is_cited_once(tmp_path: Path) -> None:
 
 
 def test_total_time_leaves_out_model_loading(tmp_path: Path, corpus_copy: Path) -> None:
-    """Issue 11, item 12: `timings_ms.total` is the question's time; loading the models on
+    """`timings_ms.total` is the question's time; loading the models on
     the first question is reported apart, as `load`."""
     env = qa_env(tmp_path / "data", QA_SAMPLE_CORPUS="false")
     assert run_qa("ingest", str(corpus_copy), env=env).returncode == 0
@@ -122,7 +122,7 @@ def _pdf(text: str) -> bytes:
 
 
 def test_ingest_reports_each_bad_file_on_one_line(tmp_path: Path) -> None:
-    """Issue 11, item 12: one `skipped:` line per bad file and nothing else on stderr (pypdf's
+    """One `skipped:` line per bad file and nothing else on stderr (pypdf's
     own warnings, the indexer's log lines and an empty progress line used to leak)."""
     env = qa_env(tmp_path / "data", QA_SAMPLE_CORPUS="false")
     folder = tmp_path / "in"
@@ -149,7 +149,7 @@ def test_ingest_reports_each_bad_file_on_one_line(tmp_path: Path) -> None:
 
 
 def test_help_reads_like_a_normal_cli(tmp_path: Path) -> None:
-    """Issue 11, item 12: no `<bool>` after flags, no `{question}` in the usage line."""
+    """No `<bool>` after flags, no `{question}` in the usage line."""
     env = qa_env(tmp_path / "data", QA_SAMPLE_CORPUS="false")
     pages = {args: run_qa(*args, "--help", env=env) for args in [(), ("ask",), ("ingest",), ("docs", "show")]}
     for args, r in pages.items():

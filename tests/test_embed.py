@@ -89,7 +89,7 @@ def test_reader_windows_match_transformers_tokenizer() -> None:
 
 @pytest.mark.slow
 def test_warm_question_imports_neither_torch_nor_transformers(tmp_path: Path) -> None:
-    """A question on a warm cache loads only what answering needs (issue 13: cold start)."""
+    """A question on a warm cache loads only what answering needs (cold start)."""
     env = qa_env(tmp_path / "data", HOME=str(tmp_path / "home"))
     script = (
         "import sys, json\n"

@@ -56,7 +56,7 @@ def test_qa_eval_quick(tmp_path: Path) -> None:
     figures = json.loads((tmp_path / "figures.json").read_text())
     floors = json.loads((ROOT / "eval" / "floors.json").read_text())["quick"]
     assert figures["seed_right"] >= floors["seed_right"] and figures["seed_rejected"] == 2
-    # Abstention's floors (issue 14): on-topic questions the sample articles don't answer, and SQuAD v2.0 end to end.
+    # Abstention's floors: on-topic questions the sample articles don't answer, and SQuAD v2.0 end to end.
     for name in ("on_topic_rejected", "e2e_squad2_noans_acc", "e2e_squad2_hasans_f1"):
         assert figures[name] >= floors[name], name
     for name in ("reader_squad1_em", "retrieval_hybrid_r5", "e2e_squad1_em", "scifact_hybrid_ndcg10", "hotpotqa_hybrid_r10", "ask_p50_ms_1", "reader_weights_mb"):
@@ -64,12 +64,12 @@ def test_qa_eval_quick(tmp_path: Path) -> None:
     assert (tmp_path / "report.md").read_text().count("|") > 20
 
 
-def test_issue_14_targets_are_reported_met_or_missed() -> None:
+def test_targets_are_reported_met_or_missed() -> None:
     figures = {"news_em": 35.6, "news_r5": 0.84, "e2e_squad2_noans_acc": 71.0, "e2e_squad2_hasans_f1": 59.9, "reader_squad2_overall_f1": 68.0,
                "reader_squad1_f1": 77.9, "seed_right": 14, "seed_rejected": 2, "on_topic_rejected": 13, "on_topic": 14, "reader_weights_mb": 45.1}
     rows = {row.split(" | ")[0].lstrip("| "): row.rstrip(" |").rsplit(" | ", 1)[1] for row in targets(figures)[2:]}
     assert rows == {
-        "news EM ≥ 35.6 (+15 over the pipeline at issue 14's filing, 20.6)": "met",
+        "news EM ≥ 35.6 (+15 over the pipeline of 2026-11-30, 20.6)": "met",
         "news recall@5 of the answering article ≥ 0.85": "**missed**",
         "SQuAD v2.0 end to end: NoAns ≥ 70% with HasAns F1 ≥ 60": "**missed**",
         "SQuAD v2.0 reader (threshold from half A), half B overall F1 ≥ 68": "met",

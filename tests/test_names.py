@@ -1,4 +1,4 @@
-"""The names a question asks about, and whether a passage mentions them (issue 14: "not in these articles")."""
+"""The names a question asks about, and whether a passage mentions them ("not in these articles")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Whose thing a question asks about, and sentences that give another owner's (issue 14, on-topic questions)."""
+"""Whose thing a question asks about, and sentences that give another owner's (on-topic questions)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Train the reader on a lent accelerator in one call: pack here, run there, join the weights back here.
 
-The `device` tool (a GPU machine lent to some sessions by chance, 15 minutes of device time a
-session, at most 64 MiB carried per call, the project's tracked tree included, and files of at
+The `device` tool (a GPU machine lent only at times, 15 minutes of device time a loan,
+at most 64 MiB carried per call, the project's tracked tree included, and files of at
 most 16 MiB coming back) shapes the three steps:
 
 - `pack` (here): the run's windows, built by `training.loop.windows` exactly as a CPU run
