@@ -61,8 +61,9 @@ def squad2_open(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
             "product_overall_f1": 100 * (sum(p_has) + sum(p_no)) / len(b), "product_hasans_f1": 100 * statistics.fmean(p_has), "product_noans": 100 * statistics.fmean(p_no)}
 
 
-def news(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
-    """Forced EM/F1 on the news quiz, and what abstention does to right and wrong answers."""
+def news(pipe: Pipeline, qs: list[dict], unanswerable: list[dict] = ()) -> dict[str, float]:
+    """Forced EM/F1 on the news quiz, what abstention does to right and wrong answers, and how
+    many of the quiz questions no article answers get "not found" (`unanswerable`)."""
     em = f1 = kept_right = kept_wrong = cited = 0.0
     for q in qs:
         forced = pipe.ask(AskRequest(question=q["question"]), threshold=0.0)
@@ -72,7 +73,9 @@ def news(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
         if pipe.ask(AskRequest(question=q["question"])).answer is not None:
             kept_right, kept_wrong = kept_right + e, kept_wrong + (1 - e)
     n = len(qs)
-    return {"em": 100 * em / n, "f1": 100 * f1 / n, "cited": 100 * cited / n, "answered_right": kept_right, "answered_wrong": kept_wrong, "questions": n}
+    refused = sum(pipe.ask(AskRequest(question=q["question"])).answer is None for q in unanswerable)
+    return {"em": 100 * em / n, "f1": 100 * f1 / n, "cited": 100 * cited / n, "answered_right": kept_right, "answered_wrong": kept_wrong, "questions": n,
+            "unanswerable": len(unanswerable), "unanswerable_refused": refused}
 
 
 def store(folder: Path, fill) -> Pipeline:
@@ -112,9 +115,12 @@ def main(argv: list[str] | None = None) -> None:
         squad2 = store(work / "squad2", lambda p: p.add_documents([as_document(d, title_line=False) for d in docs2.values()]))
         pipes = [seed, squad2]
         news_qs: list[dict] = []
+        news_none: list[dict] = []
         if not args.skip_news:
             pipes.append(store(work / "news", lambda p: p.add_documents(news_documents(EVAL_DATA / NEWS))))
             news_qs = sample(read_jsonl(EVAL_DATA / NEWS / "questions.jsonl"), args.news_questions)
+            unanswerable_file = EVAL_DATA / NEWS / "no_retrieval_questions.jsonl"
+            news_none = read_jsonl(unanswerable_file) if unanswerable_file.exists() else []
         v2_qs = sample(qs2, args.v2_questions, seed=2)
         results: dict[str, dict[str, float]] = {}
         for label, path in [("baseline", args.baseline), *((f"candidate {k + 1}", c) for k, c in enumerate(args.candidate))]:
@@ -125,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
             r |= sample_articles(seed)
             r |= {f"v2_{k}": v for k, v in squad2_open(squad2, v2_qs).items()}
             if news_qs:
-                r |= {f"news_{k}": v for k, v in news(pipes[2], news_qs).items()}
+                r |= {f"news_{k}": v for k, v in news(pipes[2], news_qs, news_none).items()}
             results[label] = r
             print(label, {k: v for k, v in r.items() if k != "v2_reliability"}, flush=True)
     finally:
@@ -153,6 +159,11 @@ def write(results: dict[str, dict], args: argparse.Namespace, minutes: float) ->
             (f"news ({results['baseline']['news_questions']:.0f} quiz questions), forced: EM / F1, answering article cited",
              lambda r: f"{r['news_em']:.1f} / {r['news_f1']:.1f}, {r['news_cited']:.0f}%"),
             ("news with abstention: answered right, answered wrong", lambda r: f"{r['news_answered_right']:.0f}, {r['news_answered_wrong']:.0f}"),
+            ("… answers given that are right; questions answered",
+             lambda r: f"{100 * r['news_answered_right'] / max(1, r['news_answered_right'] + r['news_answered_wrong']):.0f}%; "
+                       f"{100 * (r['news_answered_right'] + r['news_answered_wrong']) / r['news_questions']:.0f}%"),
+            ("news quiz questions no article answers (no_retrieval_questions), \"not found\"",
+             lambda r: f"{r['news_unanswerable_refused']} of {r['news_unanswerable']}"),
         ]
     labels = list(results)
     lines = [

@@ -205,6 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     report += ["## Floors", "", *(f"- FAILED: {f}" for f in failures)] if failures else ["## Floors", "", "All figures at or above their floors (eval/floors.json)."]
     (out / "report.md").write_text("\n".join(report) + "\n", encoding="utf-8")
     (out / "figures.json").write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
+    if not args.quick and out == RESULTS:  # the product's own report: its headline figures join the history
+        from eval import history
+
+        history.append(figures, time.strftime("%Y-%m-%d %H:%M"), history.commit())
+        history.chart()
     print(f"report: {out / 'report.md'}" + ("" if args.quick else "\n\n" + "\n".join(goals)))
     if failures:
         print("\n".join(f"floor failed: {f}" for f in failures), file=sys.stderr)

@@ -79,3 +79,21 @@ def test_targets_are_reported_met_or_missed() -> None:
         "shipped reader weights ≤ 50 MB": "met",
     }
     assert targets({}) == []
+
+
+def test_headline_figures_join_a_history_with_date_and_commit_and_a_chart(tmp_path: Path) -> None:
+    from eval import history
+
+    csv_path = tmp_path / "history.csv"
+    assert history.append({"news_em": 26.06, "seed_right": 14, "not_a_headline": 1.0}, "2026-12-01 07:10", "4af6fa4", csv_path) == 2
+    assert history.append({"news_em": 27.5}, "2026-12-07 15:00", "1bea484", csv_path) == 1
+    rows = history.read(csv_path)
+    assert [(r["date"], r["commit"], r["figure"], r["value"]) for r in rows] == [
+        ("2026-12-01 07:10", "4af6fa4", "news_em", "26.06"), ("2026-12-01 07:10", "4af6fa4", "seed_right", "14"),
+        ("2026-12-07 15:00", "1bea484", "news_em", "27.5"),
+    ]
+    png = history.chart(csv_path)
+    assert png == tmp_path / "history.png" and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The shipped history names every run by date and commit, and only headline figures.
+    shipped = history.read()
+    assert shipped and all(r["date"] and r["commit"] and r["figure"] in history.HEADLINE for r in shipped)
