@@ -12,7 +12,7 @@ from index.store import StoredDocument
 from qa.answer_type import echoes, expected, fits
 from qa.confidence import LEAD_CAP, Confidence, Evidence
 from qa.excerpt import excerpt
-from qa.names import mentioned, names
+from qa.names import mentioned, name_words, names
 from qa.normalize import normalize_answer
 from qa.owner import another_owners
 from qa.read import Calibration, Span
@@ -147,22 +147,6 @@ def _cite_mentions(groups: dict[str, _Group], passages: list[Passage], mentions:
 
 
 # Capitalised only because they open a sentence or a phrase: never a word of a name ("In Brazil").
-_NOT_NAME_WORDS = {
-    "a", "an", "the", "in", "on", "at", "by", "for", "from", "about", "until", "after", "before", "during",
-    "since", "around", "nearly", "almost", "some", "several", "most", "and", "but", "or", "as", "if", "with",
-    "of", "to", "into", "over", "under", "this", "that", "these", "those", "its", "his", "her", "their",
-    "our", "my", "your", "when", "while", "where", "who", "which", "what",
-}
-
-
-def _name_words(words: list[str]) -> bool:
-    """Whether every word is a capitalised word of letters or digits (dots, hyphens, apostrophes allowed): "Lt.", "Jean-Luc", "O'Neil", "R2-D2"."""
-    return all(
-        w[:1].isupper() and all(ch.isalnum() or ch in ".-'’" for ch in w) and w.casefold().strip(".") not in _NOT_NAME_WORDS
-        for w in words
-    )
-
-
 def _part_of_a_name(longer: str, shorter_key: str) -> bool:
     """Whether a shorter reading cuts a name: one word of a capitalised name ("Kevin" of "Kevin McCarthy"),
     or a name cut before its end ("Lt. Gen. Nazir Ahmed" of "Lt. Gen. Nazir Ahmed Butt").
@@ -176,9 +160,9 @@ def _part_of_a_name(longer: str, shorter_key: str) -> bool:
     for i in range(len(words) - len(kept) + 1):
         if [n for _, n in words[i : i + len(kept)]] == kept:
             before, inside, after = words[:i], words[i : i + len(kept)], words[i + len(kept) :]
-            if len(kept) == 1 and (before or after) and _name_words([w for w, _ in before + after]):
+            if len(kept) == 1 and (before or after) and name_words([w for w, _ in before + after]):
                 return True
-            return bool(after) and _name_words([inside[-1][0], after[0][0]])
+            return bool(after) and name_words([inside[-1][0], after[0][0]])
     return False
 
 
@@ -225,13 +209,13 @@ def _whole_name(best: _Group, ranked: list[_Group], threshold: float, calibratio
     News names a person in full once and by surname after, so the reader often scores the
     surname higher; the whole name says who, whatever the margin between them.
     """
-    if len(best.key.split()) != 1 or not _name_words(best.text.split()):
+    if len(best.key.split()) != 1 or not name_words(best.text.split()):
         return best
     names = [
         g for g in ranked
         if g is not best
         and len(g.text.split()) > 1
-        and _name_words(g.text.split())  # not "Taylor County, Florida": a place within, not a whole name
+        and name_words(g.text.split())  # not "Taylor County, Florida": a place within, not a whole name
         and g.key.split()[-1] == best.key
         and g.docs & best.docs
         and calibration(g.margin) >= threshold
@@ -354,6 +338,7 @@ def assemble(
     alternative_ratio: float = 0.75,
     max_alternatives: int = 3,
     mentions: Sequence[Span] = (),
+    fuller: Sequence[Span] = (),
     say_otherwise: bool = True,
 ) -> AskResponse:
     """Reader spans → one cited, scored answer (or none): group, cite, prefer, score, pick alternatives.
@@ -362,7 +347,8 @@ def assemble(
     when their words can be what the question asks for (`answer_type`: "Monday" is no answer
     to "When was X born?", nor is a span of the question's own words), and not from a sentence
     giving another owner's thing than the one asked for (`owner`: Pakistan's advisor is no
-    answer to "Who is India's National Security Advisor?").
+    answer to "Who is India's National Security Advisor?"). `fuller` spans are whole names the
+    reader scored around a surname it proposed (`Reader._fuller`): candidates like any other.
     Answers are ranked by their best span margin, which is comparable across passages; the
     calibration turns a margin into a span score, and a place is cited when its span score
     clears the span threshold (`_Group.citations`). The answer's own score is the `confidence`
@@ -381,7 +367,7 @@ def assemble(
     def theirs(s: Span) -> bool:
         return another_owners(question, passages[s.passage].text, s.start, s.end)
 
-    groups = _group(passages, [s for s in spans if s.passage in named and fits(kind, s.text) and not echoes(question, s.text) and not theirs(s)], documents, calibration)
+    groups = _group(passages, [s for s in (*spans, *fuller) if s.passage in named and fits(kind, s.text) and not echoes(question, s.text) and not theirs(s)], documents, calibration)
     _cite_mentions(groups, passages, [m for m in mentions if m.passage in named and not theirs(m)], documents, calibration)
     ranked = sorted(groups.values(), key=lambda g: g.margin, reverse=True)
 

@@ -214,6 +214,7 @@ class Pipeline:
             max_alternatives=CANDIDATES if latest else 3,
             say_otherwise=not latest,  # the newest answer may come in a sentence naming the one it replaced
             mentions=reading.mentions,
+            fuller=reading.fuller,
         )
         if latest:
             response = prefer_recent(response, self.settings.alternative_ratio)
