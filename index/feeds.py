@@ -113,14 +113,16 @@ def parse_feed(data: bytes, base_url: str) -> tuple[str, list[Item]]:
     parsed = feedparser.parse(data)  # bytes: feedparser never fetches anything itself here
     if not parsed.entries and (parsed.bozo or not parsed.get("version")):
         raise LoadError(f"{base_url}: not an RSS or Atom feed")
-    items = []
+    items: list[Item] = []
+    keys: set[str] = set()
     for entry in parsed.entries:
         link = entry.get("link")
         link = canonical(urljoin(base_url, link)) if link and is_url(urljoin(base_url, link)) else None
         guid = (entry.get("id") or "").strip()
         key = link or guid
-        if not key:
-            continue
+        if not key or key in keys:
+            continue  # an item listed twice is one article: the first listing is the one read
+        keys.add(key)
         content = ""
         if entry.get("content"):
             content = entry["content"][0].get("value", "")
@@ -226,6 +228,9 @@ class Sync:
                     reason = exc.reason if isinstance(exc, FetchError) else str(exc)
                     report.failed.append(LoadFailure(source, reason))
                     log.warning("watch: %s: %s", source, reason)
+                except Exception as exc:  # noqa: BLE001 - a store or parser error is this source's failure, not the cycle's
+                    report.failed.append(LoadFailure(source, f"{type(exc).__name__}: {exc}"))
+                    log.exception("watch: %s failed", source)
         finally:
             self.state.save()
             report.requests = self.fetcher.requests - requests_before
@@ -287,8 +292,8 @@ class Sync:
                     report.failed.append(LoadFailure(item.key, reason))
                     log.warning("watch: %s: %s", item.key, reason)
                 if len(pending) >= BATCH:
-                    self._write(pending, report)
-                    pending = []
+                    batch, pending = pending, []  # a batch that fails to write is not tried again below
+                    self._write(batch, report)
         finally:
             # Stopping between items still keeps what was fetched.
             self._write(pending, report)

@@ -71,6 +71,7 @@ class Indexer:
             docs = list(docs)
             known = self._catalog(docs)
         pending: list[tuple[Document, bool, list]] = []
+        claimed: set[str] = set()  # ids this write has taken
         size = 0
         for doc in docs:
             if doc.derived_id:
@@ -83,6 +84,12 @@ class Indexer:
             if previous is not None and previous.content_hash == doc.content_hash:
                 report.unchanged.append(doc.id)
                 continue
+            if doc.id in claimed:
+                # Two versions of one document in one write can't both be stored: the first
+                # stays, the later one is reported, and the rest of the write goes on.
+                report.failed.append(LoadFailure(doc.origin or doc.source, f"duplicate document id {doc.id!r} in one write: kept the first"))
+                continue
+            claimed.add(doc.id)
             chunks = self.chunker(doc)
             # Claimed now, not after the write: a later document of the same batch with the
             # same derived id or the same content must see this one.
@@ -145,7 +152,6 @@ class Indexer:
         files, failures = discover(paths)
         report.failed.extend(failures)
         known = Catalog(self.store.claims())
-        given: set[str] = set()
 
         def documents() -> Iterator[Document]:
             for n, (path, result) in enumerate(iter_documents(files), 1):
@@ -155,13 +161,7 @@ class Indexer:
                     report.failed.append(result)
                     log.warning("skipped %s", result.reason)
                     continue
-                # Ids given in the files (JSONL) twice in one run: the first one wins, reported.
-                for d in result:
-                    if not d.derived_id and d.id in given:
-                        report.failed.append(LoadFailure(str(path), f"duplicate document id {d.id!r}: kept the first"))
-                        continue
-                    given.add(d.id)
-                    yield d
+                yield from result
 
         # One stream over every file, so small files share embedding batches.
         self.add(documents(), report, known)

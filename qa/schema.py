@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -19,6 +19,9 @@ from index import dates
 from index.ids import MAX_ID_CHARS, InvalidId, check_given
 from index.store import StoredDocument
 from qa.question_text import as_read
+
+if TYPE_CHECKING:
+    from index.ingest import IngestReport
 
 MAX_QUESTION_CHARS = 1000
 MAX_TOP_K = 20  # the one limit on passages read per question: schema, CLI and API alike
@@ -100,6 +103,7 @@ class AskRequest(BaseModel):
         description="Answer as of this day, YYYY-MM-DD: only articles published on or before it are used; undated articles are left out.",
         examples=["2024-03-05"],
     )
+    explain: bool = Field(False, description="Also list the reader's candidate answers that the answer checks dropped, and why (`dropped`).")
 
     @field_validator("question")
     @classmethod
@@ -136,6 +140,16 @@ class Alternative(BaseModel):
     citations: list[Citation]
 
 
+class Dropped(BaseModel):
+    """A candidate answer the reader proposed that an answer check refused."""
+
+    answer: str = Field(..., description="The reader's span.")
+    doc_id: str
+    score: float = Field(..., description="The reader's span score for it.")
+    check: str = Field(..., description="The check that refused it: names, kind, echo or owner.")
+    reason: str
+
+
 class AskResponse(BaseModel):
     question: str
     answer: str | None = Field(..., description="The exact words from the articles, or null when they don't answer.")
@@ -150,6 +164,9 @@ class AskResponse(BaseModel):
         False,
         description="The question asks about the latest state and articles of different dates answer differently: "
         "`answer` is the most recent article's, `alternatives` are the earlier answers, newest first.",
+    )
+    dropped: list[Dropped] = Field(
+        default_factory=list, description="With `explain`: the best candidate answers the answer checks refused, best first, each with its reason."
     )
     _evidence: Any = PrivateAttr(None)  # qa.confidence.Evidence of the answer, for fitting the confidence model
 
@@ -207,11 +224,22 @@ class FetchIn(BaseModel):
     url: str = Field(..., min_length=1, max_length=2000, description="An http(s) URL of an article page.")
 
 
+class FailureOut(BaseModel):
+    source: str
+    reason: str
+
+
 class IngestOut(BaseModel):
     added: list[str]
     updated: list[str]
     unchanged: list[str]
     chunks: int
+    failed: list[FailureOut] = Field(default_factory=list, description="Documents of this write that were not stored, and why (the rest were).")
+
+    @classmethod
+    def of(cls, report: IngestReport) -> IngestOut:
+        failed = [FailureOut(source=f.source, reason=f.reason) for f in report.failed]
+        return cls(added=report.added, updated=report.updated, unchanged=report.unchanged, chunks=report.chunks, failed=failed)
 
 
 class DeleteOut(BaseModel):

@@ -366,3 +366,31 @@ def test_cli_ingest_feed_then_watch_stops_on_sigterm(tmp_path: Path, site: Site)
 def test_fetch_route_needs_the_api_key(tmp_path: Path, site: Site) -> None:
     with _client(tmp_path / "data", fetch_enabled=True, fetch_allow_hosts=["127.0.0.1"], api_key="k3y") as c:
         assert c.post("/documents/fetch", json={"url": f"{site.url}/news/1.html"}).status_code == 401
+
+
+def test_a_feed_listing_one_link_twice_stores_it_once_and_the_next_source_goes_on(site: Site, pipe) -> None:
+    publish(site, "twice", range(6000, 6001))
+    link = f"{site.url}/twice/6000.html"
+    items = "".join(f"<item><title>{title}</title><link>{link}</link></item>" for title in ("First title", "Second title"))
+    site.put("/twice/feed.xml", f'<?xml version="1.0"?><rss version="2.0"><channel><title>twice</title>{items}</channel></rss>', "application/rss+xml")
+    other = publish(site, "after", range(6100, 6102))
+    report = make_sync(pipe).run([f"{site.url}/twice/feed.xml", other])
+    assert not report.failed, report.summary()
+    assert len(report.ingest.added) == 3
+    stored = [d for d in pipe.list_documents() if d.source == link]
+    assert len(stored) == 1 and stored[0].title == "First title"
+
+
+def test_a_source_whose_write_fails_does_not_stop_the_others(site: Site, pipe) -> None:
+    broken, good = publish(site, "unwritable", range(6200, 6201)), publish(site, "written", range(6300, 6302))
+    sync = make_sync(pipe)
+
+    def add(docs):
+        if any("unwritable" in d.source for d in docs):
+            raise RuntimeError("the store refused the write")
+        return pipe.add_documents(docs)
+
+    sync.add = add
+    report = sync.run([broken, good])
+    assert [(f.source, f.reason) for f in report.failed] == [(broken, "RuntimeError: the store refused the write")]
+    assert len(report.ingest.added) == 2

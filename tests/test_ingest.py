@@ -101,3 +101,41 @@ def test_a_failed_embedding_keeps_the_batches_before_it(tmp_path: Path, embedder
     with pytest.raises(RuntimeError, match="embedder failed"):
         ix.add(docs(20))
     assert sorted(d.doc_id for d in ix.store.list_documents()) == sorted(d.id for d in docs(6))
+
+
+def test_a_repeated_id_in_one_write_keeps_the_first_and_stores_the_rest(tmp_path: Path, embedder: Embedder) -> None:
+    given = docs(6)
+    again = Document("story-2", "Story 2, corrected", "The bridge of town 2 closed on day 9.", "2.txt")
+    report = indexer(tmp_path, Watched(embedder)).add([*given[:4], again, *given[4:]])
+    assert report.added == [d.id for d in given]
+    assert [(f.source, f.reason) for f in report.failed] == [("2.txt", "duplicate document id 'story-2' in one write: kept the first")]
+    store = Store(tmp_path / "data", None, Embedder.name, Embedder.dimension)
+    assert sorted(d.doc_id for d in store.list_documents()) == sorted(d.id for d in given)
+    assert store.get_documents(["story-2"])["story-2"].title == "Story 2"
+
+
+def test_a_jsonl_repeating_an_id_is_stored_but_for_the_repeat(tmp_path: Path) -> None:
+    """Over HTTP (an upload) and from a file (`qa ingest`): the other records are stored, the repeat is reported."""
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from qa.pipeline import Pipeline
+    from qa.settings import Settings
+
+    lines = [{"id": "a", "title": "A", "text": "The harbour reopened."}, {"id": "b", "title": "B", "text": "The bridge closed."},
+             {"id": "a", "title": "A again", "text": "The harbour closed again."}, {"id": "c", "title": "C", "text": "The market moved."}]
+    data = "\n".join(json.dumps(line) for line in lines).encode()
+    # No lifespan: writes need only the embedder, not the reader's warm-up.
+    client = TestClient(create_app(Settings(data_dir=tmp_path / "served", sample_corpus=False)))
+    r = client.post("/documents/upload", files={"file": ("news.jsonl", data)})
+    assert r.status_code == 200, r.text
+    assert r.json()["added"] == ["a", "b", "c"]
+    assert r.json()["failed"] == [{"source": "news.jsonl", "reason": "duplicate document id 'a' in one write: kept the first"}]
+    assert client.get("/documents/a").json()["title"] == "A"
+
+    (tmp_path / "news.jsonl").write_bytes(data)
+    pipe = Pipeline(Settings(data_dir=tmp_path / "cli", sample_corpus=False))
+    report = pipe.ingest_paths([tmp_path / "news.jsonl"])
+    assert report.added == ["a", "b", "c"] and len(report.failed) == 1 and "kept the first" in report.failed[0].reason

@@ -46,8 +46,7 @@ def _pasted(doc: DocumentIn) -> Document:
 
 
 async def _ingest(pipe, docs: list[Document]) -> IngestOut:
-    report = await run_in_threadpool(pipe.add_documents, docs)
-    return IngestOut(added=report.added, updated=report.updated, unchanged=report.unchanged, chunks=report.chunks)
+    return IngestOut.of(await run_in_threadpool(pipe.add_documents, docs))
 
 
 @router.post(
@@ -125,8 +124,7 @@ async def fetch_document(body: FetchIn, pipe: PipelineDep, settings: SettingsDep
         raise HTTPException(code, detail=f"could not fetch {exc}") from None
     except LoadError as exc:
         raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=str(exc)) from None
-    report = await run_in_threadpool(pipe.add_documents, [doc])
-    return IngestOut(added=report.added, updated=report.updated, unchanged=report.unchanged, chunks=report.chunks)
+    return await _ingest(pipe, [doc])
 
 
 @router.delete("/{doc_id:path}", response_model=DeleteOut, dependencies=[Depends(require_write_key)], responses={**WRITE_REFUSALS, 401: {"description": "API key required"}})

@@ -342,7 +342,8 @@ async function sendDocument(path, body, headers) {
     if (!res.ok) { setStatus($("doc-status"), `Not added: ${await errorMessage(res)}`); return false; }
     const out = await res.json();
     const what = out.added.length ? "Added" : out.updated.length ? "Updated" : "Already indexed, unchanged";
-    setStatus($("doc-status"), `${what}: ${[...out.added, ...out.updated, ...out.unchanged].join(", ")}`);
+    const skipped = (out.failed || []).map((f) => f.reason).join("; ");
+    setStatus($("doc-status"), `${what}: ${[...out.added, ...out.updated, ...out.unchanged].join(", ")}${skipped ? ` (not stored: ${skipped})` : ""}`);
     await loadDocuments();
     return true;
   } catch (err) {
