@@ -23,7 +23,7 @@ def sync_over(pipe, stop=None, host_delay_s: float = 1.0, timeout_s: float = 20.
     from index.feeds import STATE_FILE, Sync
     from index.fetch import Fetcher
 
-    fetcher = Fetcher(stop=stop, host_delay_s=host_delay_s, timeout_s=timeout_s)
+    fetcher = Fetcher(stop=stop, host_delay_s=host_delay_s, timeout_s=timeout_s, deadline_s=pipe.settings.fetch_deadline_s)
     pipe.open_store()
     return fetcher, Sync(pipe.add_documents, pipe.store.claims, fetcher, pipe.settings.data_dir / STATE_FILE)
 

@@ -43,6 +43,10 @@ class Refused(FetchError):
     """A URL the address guard does not let the service fetch (scheme, or a non-public address)."""
 
 
+class TooSlow(FetchError):
+    """The fetch went past its overall deadline (a page that trickles, or retries that add up)."""
+
+
 class Stopped(Exception):
     """The stop event was set while waiting (rate limit or backoff)."""
 
@@ -116,8 +120,60 @@ class AddressGuard:
         return addresses[0]
 
 
+class _Deadline:
+    """The end of one fetch: past it, the connections this fetch opened or reads from are cut.
+
+    A timeout bounds each read, not a whole response: a server sending one byte at a time
+    would hold a fetch open for ever. Cutting the socket wakes a read that is waiting.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self.expired = False
+        self._streams: list = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+    def trace(self, event: str, info: dict) -> None:
+        """httpcore's trace hook: a connection opened for this fetch (TCP, then TLS) is watched from the start."""
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            self.watch(info.get("return_value"))
+
+    def watch(self, stream) -> None:
+        if stream is None:
+            return
+        with self._lock:
+            self._streams.append(stream)
+            expired = self.expired
+        if expired:
+            _shut(stream)
+
+    def _cut(self) -> None:
+        with self._lock:
+            self.expired = True
+            streams = list(self._streams)
+        for stream in streams:
+            _shut(stream)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def _shut(stream) -> None:
+    try:
+        stream.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
+    except (AttributeError, OSError):
+        pass  # already closed
+
+
 class Fetcher:
-    """One HTTP client for feeds and pages: timeouts, retries with backoff, a minimum delay per host, a size limit."""
+    """One HTTP client for feeds and pages: timeouts, retries with backoff, a minimum delay per host, a size limit, an overall deadline."""
 
     def __init__(
         self,
@@ -127,9 +183,12 @@ class Fetcher:
         backoff_s: float = 1.0,
         host_delay_s: float = 1.0,
         max_bytes: int = 20_000_000,
+        deadline_s: float | None = None,
         guard: AddressGuard | None = None,
         stop: threading.Event | None = None,
     ):
+        self.timeout_s = timeout_s
+        self.deadline_s = deadline_s  # one fetch, retries and redirects included; None: no limit
         self.retries = retries
         self.backoff_s = backoff_s
         self.host_delay_s = host_delay_s
@@ -150,11 +209,17 @@ class Fetcher:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _wait(self, seconds: float) -> None:
+    def _wait(self, seconds: float, url: str, deadline: _Deadline | None) -> None:
+        if deadline is not None and seconds >= deadline.left():
+            raise self._overdue(url, deadline)
         if seconds > 0 and self.stop.wait(seconds):
             raise Stopped()
 
-    def _pace(self, url: str) -> None:
+    @staticmethod
+    def _overdue(url: str, deadline: _Deadline) -> TooSlow:
+        return TooSlow(url, f"took longer than {deadline.seconds:g} s (QA_FETCH_DEADLINE_S)")
+
+    def _pace(self, url: str, deadline: _Deadline | None) -> None:
         """Wait until this host's minimum delay since its previous request has passed."""
         host = urlsplit(url).netloc.lower()
         while True:
@@ -164,7 +229,7 @@ class Fetcher:
                 if now >= due:
                     self._last[host] = now
                     return
-            self._wait(due - now)
+            self._wait(due - now, url, deadline)
 
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> Fetched:
         """GET with redirects (each hop checked by the guard), conditional headers and retries."""
@@ -173,34 +238,46 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        current = url
-        for _ in range(MAX_REDIRECTS + 1):
-            result = self._get_retrying(current, headers)
-            if isinstance(result, Fetched):
-                return result
-            current = result  # a redirect
-        raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")
+        deadline = _Deadline(self.deadline_s) if self.deadline_s is not None else None
+        try:
+            current = url
+            for _ in range(MAX_REDIRECTS + 1):
+                result = self._get_retrying(current, headers, deadline)
+                if isinstance(result, Fetched):
+                    return result
+                current = result  # a redirect
+            raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")
+        finally:
+            if deadline is not None:
+                deadline.cancel()
 
-    def _get_retrying(self, url: str, headers: dict[str, str]) -> Fetched | str:
+    def _get_retrying(self, url: str, headers: dict[str, str], deadline: _Deadline | None) -> Fetched | str:
         attempt = 0
         while True:
             if self.stop.is_set():
                 raise Stopped()
             try:
-                return self._get_once(url, headers)
+                return self._get_once(url, headers, deadline)
             except _Retryable as exc:
+                if deadline is not None and deadline.expired:
+                    raise self._overdue(url, deadline) from None
                 if attempt >= self.retries:
                     raise FetchError(url, exc.reason) from None
                 delay = self.backoff_s * 2**attempt
                 if exc.retry_after is not None:
                     delay = max(delay, min(exc.retry_after, MAX_RETRY_AFTER_S))
                 attempt += 1
-                self._wait(delay)
+                self._wait(delay, url, deadline)
 
-    def _get_once(self, url: str, headers: dict[str, str]) -> Fetched | str:
+    def _get_once(self, url: str, headers: dict[str, str], deadline: _Deadline | None) -> Fetched | str:
         pinned = self.guard.check(url) if self.guard else None
         request_url = httpx.URL(url)
-        extensions = {}
+        extensions: dict = {}
+        if deadline is not None:
+            if deadline.left() <= 0:
+                raise self._overdue(url, deadline)
+            extensions["trace"] = deadline.trace
+            extensions["timeout"] = httpx.Timeout(min(self.timeout_s, deadline.left())).as_dict()
         send_headers = dict(headers)
         if pinned is not None:
             # Connect to the address just checked, not to whatever a second lookup returns.
@@ -208,7 +285,7 @@ class Fetcher:
             if request_url.scheme == "https":
                 extensions["sni_hostname"] = request_url.host
             request_url = request_url.copy_with(host=pinned)
-        self._pace(url)
+        self._pace(url, deadline)
         self.requests += 1
         try:
             request = self._client.build_request("GET", request_url, headers=send_headers, extensions=extensions)
@@ -217,6 +294,9 @@ class Fetcher:
             raise _Retryable("timeout") from None
         except httpx.TransportError as exc:
             raise _Retryable(_transport_reason(exc)) from None
+        if deadline is not None:
+            # A connection kept from an earlier fetch was not opened under this deadline's watch.
+            deadline.watch(response.extensions.get("network_stream"))
         try:
             status = response.status_code
             if status in REDIRECTS and response.headers.get("location"):
@@ -240,6 +320,9 @@ class Fetcher:
                 raise _Retryable("timeout") from None
             except httpx.TransportError as exc:
                 raise _Retryable(_transport_reason(exc)) from None
+            if deadline is not None and deadline.expired:
+                # A cut connection may read as a body that simply ended: it is not a whole page.
+                raise self._overdue(url, deadline)
             ctype = response.headers.get("content-type", "")
             charset = re.search(r"charset=[\"']?([\w.:-]+)", ctype, re.I)
             return Fetched(

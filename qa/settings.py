@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Hosts POST /documents/fetch may fetch even though they resolve to private, loopback, link-local or reserved addresses (JSON list).",
     )
+    fetch_deadline_s: float = Field(
+        30.0, gt=0, description="The most one fetch of a page or feed may take, retries and redirects included (a page that trickles bytes is cut off there)."
+    )
     sample_corpus: bool = Field(True, description="Ingest the bundled sample articles when the index is empty on first `qa ask`.")
     log_level: str = Field("INFO", description="Log level of the service.")
     warm_before_serving: bool = Field(

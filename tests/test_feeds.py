@@ -394,3 +394,115 @@ def test_a_source_whose_write_fails_does_not_stop_the_others(site: Site, pipe) -
     report = sync.run([broken, good])
     assert [(f.source, f.reason) for f in report.failed] == [(broken, "RuntimeError: the store refused the write")]
     assert len(report.ingest.added) == 2
+
+
+# -- the overall deadline of a fetch ------------------------------------------------------------
+class Trickle:
+    """A page on 127.0.0.1 that sends one byte every `every_s`: the headers at once (`/body`) or trickled too (`/all`)."""
+
+    def __init__(self, every_s: float = 0.2, lasting_s: float = 30.0) -> None:
+        page = b"<html><head><title>Slow</title></head><body><article><p>" + b"A page that never ends. " * 200 + b"</p></article></body></html>"
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n" % len(page)
+                if self.path == "/body":
+                    self.wfile.write(head)
+                    self.wfile.flush()
+                    data = page
+                else:
+                    data = head + page
+                ends = time.monotonic() + lasting_s
+                try:
+                    for i in range(len(data)):
+                        if time.monotonic() > ends:
+                            return
+                        self.wfile.write(data[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(every_s)
+                except OSError:
+                    return  # the client hung up
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def trickle() -> Iterator[Trickle]:
+    t = Trickle()
+    yield t
+    t.close()
+
+
+@pytest.mark.parametrize("path", ["/body", "/all"])
+def test_a_trickling_page_is_cut_off_at_the_deadline(trickle: Trickle, path: str) -> None:
+    from index.fetch import TooSlow
+
+    started = time.monotonic()
+    with Fetcher(deadline_s=1.0, timeout_s=5.0, retries=2, backoff_s=0.01, host_delay_s=0.0) as f, pytest.raises(TooSlow) as exc:
+        f.get(trickle.url + path)
+    took = time.monotonic() - started
+    assert took < 2.0, took
+    assert exc.value.reason == "took longer than 1 s (QA_FETCH_DEADLINE_S)"
+
+
+def test_the_fetch_route_answers_504_by_the_deadline_and_health_meanwhile(tmp_path: Path, trickle: Trickle) -> None:
+    import httpx
+    import uvicorn
+
+    from api.app import create_app
+    from qa.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data", sample_corpus=False, fetch_enabled=True, fetch_allow_hosts=["127.0.0.1"], fetch_deadline_s=2.0)
+    # A real server on one event loop, without the models' warm-up (lifespan off): a fetch must not hold up other requests.
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=free_port(), lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.config.port}"
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        assert httpx.get(base + "/health", timeout=30).status_code == 200  # the store opened before timing anything
+        answer: dict = {}
+
+        def fetch() -> None:
+            started = time.monotonic()
+            answer["response"] = httpx.post(base + "/documents/fetch", json={"url": trickle.url + "/body"}, timeout=30)
+            answer["took"] = time.monotonic() - started
+
+        fetching = threading.Thread(target=fetch)
+        fetching.start()
+        time.sleep(0.3)
+        assert httpx.get(base + "/health", timeout=30).status_code == 200
+        assert fetching.is_alive()  # answered while the fetch was still trickling in
+        fetching.join(30)
+        r = answer["response"]
+        assert r.status_code == 504 and "took longer than 2 s" in r.json()["detail"], r.text
+        assert answer["took"] < 3.0, answer["took"]
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.mark.slow
+def test_watch_once_ends_at_the_deadline_of_a_trickling_page(tmp_path: Path, site: Site, trickle: Trickle) -> None:
+    from tests.conftest import qa_env, run_qa
+
+    feed = publish(site, "beside", range(7000, 7002))
+    env = qa_env(tmp_path / "data", QA_SAMPLE_CORPUS="false", QA_FETCH_DEADLINE_S="1")
+    started = time.monotonic()
+    r = run_qa("watch", "--once", trickle.url + "/body", feed, env=env, timeout=120)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr
+    assert r.stdout.startswith("watch: 2 sources, 2 new, 0 changed, 0 unchanged, 1 failed ("), r.stdout
+    assert "took longer than 1 s" in r.stdout
+    assert time.monotonic() - started < 60

@@ -87,12 +87,13 @@ async def upload_document(
     return await _ingest(pipe, docs)
 
 
-def _fetch_document(url: str, allow_hosts: list[str], max_bytes: int) -> Document:
+def _fetch_document(url: str, allow_hosts: list[str], max_bytes: int, deadline_s: float) -> Document:
     from index.feeds import canonical, document_from_page
     from index.fetch import AddressGuard, Fetcher
 
     # The guard checks the URL before anything is sent, and again at every redirect.
-    with Fetcher(guard=AddressGuard(allow_hosts), max_bytes=max_bytes, retries=1, timeout_s=15.0, host_delay_s=0.0) as fetcher:
+    fetcher = Fetcher(guard=AddressGuard(allow_hosts), max_bytes=max_bytes, retries=1, timeout_s=15.0, host_delay_s=0.0, deadline_s=deadline_s)
+    with fetcher:
         fetched = fetcher.get(url)
         return document_from_page(fetched, canonical(url))
 
@@ -107,18 +108,22 @@ def _fetch_document(url: str, allow_hosts: list[str], max_bytes: int) -> Documen
         403: {"description": "Fetching is off on this server (QA_FETCH_ENABLED)"},
         422: {"description": "A URL that is not http(s), resolves to a private, loopback, link-local or reserved address, or has no readable text"},
         502: {"description": "The page could not be fetched"},
+        504: {"description": "The page took longer than QA_FETCH_DEADLINE_S to fetch"},
     },
 )
 async def fetch_document(body: FetchIn, pipe: PipelineDep, settings: SettingsDep) -> IngestOut:
     """Fetch an article page by its URL and add it; fetching it again after the article changed replaces it. Off unless QA_FETCH_ENABLED."""
-    from index.fetch import FetchError, Refused
+    from index.fetch import FetchError, Refused, TooSlow
 
     if not settings.fetch_enabled:
         raise HTTPException(HTTPStatus.FORBIDDEN, detail="fetching URLs is off on this server (set QA_FETCH_ENABLED=true to allow it)")
     try:
-        doc = await run_in_threadpool(_fetch_document, body.url.strip(), settings.fetch_allow_hosts, settings.max_upload_bytes)
+        # In a worker thread: the event loop goes on answering other requests while a page is fetched.
+        doc = await run_in_threadpool(_fetch_document, body.url.strip(), settings.fetch_allow_hosts, settings.max_upload_bytes, settings.fetch_deadline_s)
     except Refused as exc:
         raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+    except TooSlow as exc:
+        raise HTTPException(HTTPStatus.GATEWAY_TIMEOUT, detail=f"could not fetch {exc}") from None
     except FetchError as exc:
         code = HTTPStatus.REQUEST_ENTITY_TOO_LARGE if exc.reason.startswith("larger than") else HTTPStatus.BAD_GATEWAY
         raise HTTPException(code, detail=f"could not fetch {exc}") from None
