@@ -12,8 +12,12 @@ def split_sources(sources: list[str]) -> tuple[list[Path], list[str]]:
     """Files and folders on one side; feeds (URL or .rss/.atom/.xml file) and article URLs on the other."""
     from index.feeds import is_feed_file, is_url
 
+    from index.urls import CREDENTIALS_REFUSED, has_credentials, without_credentials
+
     remote = [s for s in sources if is_url(s) or is_feed_file(s)]
     for s in remote:
+        if is_url(s) and has_credentials(s):
+            fail(f"{without_credentials(s)}: {CREDENTIALS_REFUSED}")
         if not is_url(s) and not Path(s).is_file():
             fail(f"{s}: no such feed file")
     return [Path(s) for s in sources if s not in remote], remote

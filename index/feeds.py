@@ -16,6 +16,7 @@ from index.fetch_state import FetchState
 from index.ids import Claim, derive
 from index.ingest import IngestReport
 from index.load import LoadError, LoadFailure, from_bytes
+from index.urls import without_credentials
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,8 @@ def is_feed_file(source: str) -> bool:
 
 
 def canonical(url: str) -> str:
-    """The URL an item is known by: no fragment, scheme and host in lower case."""
-    p = urlsplit(url.strip())
+    """The URL an item is known by: no fragment, no credentials, scheme and host in lower case."""
+    p = urlsplit(without_credentials(url.strip()))
     return urlunsplit((p.scheme.lower(), p.netloc.lower(), p.path or "/", p.query, ""))
 
 

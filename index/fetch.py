@@ -13,6 +13,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from index.urls import CREDENTIALS_REFUSED, has_credentials, without_credentials
+
 
 def _version() -> str:
     try:
@@ -270,6 +272,8 @@ class Fetcher:
                 self._wait(delay, url, deadline)
 
     def _get_once(self, url: str, headers: dict[str, str], deadline: _Deadline | None) -> Fetched | str:
+        if has_credentials(url):  # given, or a redirect's Location: named without them, never sent
+            raise Refused(without_credentials(url), f"refused: {CREDENTIALS_REFUSED}")
         pinned = self.guard.check(url) if self.guard else None
         request_url = httpx.URL(url)
         extensions: dict = {}

@@ -14,6 +14,7 @@ from index.embed import Embedder
 from index.ids import Catalog, Claim
 from index.load import LoadFailure, discover, iter_documents
 from index.store import Store
+from index.urls import without_credentials
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ class Indexer:
         claimed: set[str] = set()  # ids this write has taken
         size = 0
         for doc in docs:
+            # A URL's credentials are never stored, wherever the URL came from (a feed, a JSONL source, a form).
+            doc = replace(doc, source=without_credentials(doc.source), origin=doc.origin and without_credentials(doc.origin))
             if doc.derived_id:
                 resolved = known.resolve(doc.id, doc.content_hash, doc.origin, doc.source)
                 if resolved is None:  # a partial catalog ran out of numbered forms: ask with every claim

@@ -18,6 +18,7 @@ from pydantic import (
 from index import dates
 from index.ids import MAX_ID_CHARS, InvalidId, check_given
 from index.store import StoredDocument
+from index.urls import CREDENTIALS_REFUSED, has_credentials
 from qa.question_text import as_read
 
 if TYPE_CHECKING:
@@ -221,7 +222,14 @@ class FetchIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(..., min_length=1, max_length=2000, description="An http(s) URL of an article page.")
+    url: str = Field(..., min_length=1, max_length=2000, description="An http(s) URL of an article page (without user:password@).")
+
+    @field_validator("url")
+    @classmethod
+    def _no_credentials(cls, value: str) -> str:
+        if has_credentials(value):
+            raise ValueError(CREDENTIALS_REFUSED)
+        return value
 
 
 class FailureOut(BaseModel):

@@ -506,3 +506,35 @@ def test_watch_once_ends_at_the_deadline_of_a_trickling_page(tmp_path: Path, sit
     assert r.stdout.startswith("watch: 2 sources, 2 new, 0 changed, 0 unchanged, 1 failed ("), r.stdout
     assert "took longer than 1 s" in r.stdout
     assert time.monotonic() - started < 60
+
+
+# -- credentials in URLs ------------------------------------------------------------------------
+def test_urls_with_credentials_are_refused_to_fetch_and_never_stored(tmp_path: Path, site: Site, pipe) -> None:
+    from api.app import create_app
+    from index.fetch import Refused
+    from qa.settings import Settings
+    from tests.conftest import qa_env, run_qa
+
+    port = site.url.rsplit(":", 1)[1]
+    secret = f"http://reader:s3cret@127.0.0.1:{port}/creds/8000.html"
+    with Fetcher(host_delay_s=0.0) as f, pytest.raises(Refused) as exc:
+        f.get(secret)
+    assert "credentials in URLs are not sent" in str(exc.value) and "s3cret" not in str(exc.value)
+
+    # No lifespan: the route and the list need no models.
+    client = TestClient(create_app(Settings(data_dir=tmp_path / "data", sample_corpus=False, fetch_enabled=True, fetch_allow_hosts=["127.0.0.1"])))
+    r = client.post("/documents/fetch", json={"url": secret})
+    assert r.status_code == 422 and "credentials in URLs are not sent" in r.text and "s3cret" not in r.text, r.text
+    r = client.post("/documents", json={"title": "Given", "text": "A source given with a password.", "source": "https://reader:s3cret@example.org/a?x=1"})
+    assert r.status_code == 200, r.text
+    assert [d["source"] for d in client.get("/documents").json()] == ["https://example.org/a?x=1"]
+
+    # A feed's link with credentials: known, fetched and stored without them.
+    publish(site, "creds", range(8000, 8001))
+    site.put("/creds/feed.xml", f'<?xml version="1.0"?><rss version="2.0"><channel><title>c</title><item><title>T</title><link>{secret}</link></item></channel></rss>', "application/rss+xml")
+    report = make_sync(pipe).run([f"{site.url}/creds/feed.xml"])
+    assert not report.failed and len(report.ingest.added) == 1, report.summary()
+    assert {d.source for d in pipe.list_documents() if "creds" in d.source} == {f"{site.url}/creds/8000.html"}
+
+    r = run_qa("ingest", secret, env=qa_env(tmp_path / "cli", QA_SAMPLE_CORPUS="false"), timeout=60)
+    assert r.returncode == 2 and r.stderr.strip() == f"error: http://127.0.0.1:{port}/creds/8000.html: credentials in URLs are not sent: remove the 'user:password@' part", r.stderr
