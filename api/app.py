@@ -79,7 +79,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return settings.max_upload_bytes + 64_000 if path.startswith("/documents") else MAX_JSON_BODY
 
     # Outermost of the app's own layers, so its headers and refusals cover CORS answers too.
-    app.add_middleware(Guard, limit_for=body_limit, allowed_origins=settings.cors_origins, methods_for=lambda path: methods_for(app, path))
+    app.add_middleware(
+        Guard,
+        limit_for=body_limit,
+        allowed_origins=settings.cors_origins,
+        methods_for=lambda path: methods_for(app, path),
+        allowed_hosts=settings.allowed_hosts,
+    )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):

@@ -1,4 +1,4 @@
-"""HTTP guards around the app: body limits while streaming, cross-site writes, headers, HEAD/OPTIONS, access log."""
+"""HTTP guards around the app: the Host header, body limits while streaming, cross-site writes, headers, HEAD/OPTIONS, access log."""
 
 from __future__ import annotations
 
@@ -63,6 +63,16 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def _host_name(value: str) -> str:
+    """A Host header or a configured host as a bare lower-case name: no port, no brackets, no trailing dot."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        value = value[1:].split("]", 1)[0]
+    elif value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    return value.rstrip(".")
+
+
 class TooLarge(HTTPException):
     """The body went past its limit while streaming in.
 
@@ -81,8 +91,17 @@ class Guard:
     bytes as they arrive: a chunked upload has no Content-Length to check up front.
     """
 
-    def __init__(self, app: ASGIApp, *, limit_for: Callable[[str], int], allowed_origins: list[str], methods_for: Callable[[str], set[str]]):
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit_for: Callable[[str], int],
+        allowed_origins: list[str],
+        methods_for: Callable[[str], set[str]],
+        allowed_hosts: list[str],
+    ):
         self.app = app
+        self.allowed_hosts = {_host_name(h) for h in allowed_hosts if h.strip()}
         self.limit_for = limit_for
         self.allowed_origins = {o.rstrip("/") for o in allowed_origins}
         self.methods_for = methods_for
@@ -103,6 +122,10 @@ class Guard:
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
         path = scope["path"]
+        wrong_host = self._wrong_host(scope)
+        if wrong_host:
+            await send_json(send, HTTPStatus.BAD_REQUEST, wrong_host)
+            return
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         if any(k.lower() in SECRET_PARAMS for k, _ in query):
             await send_json(send, HTTPStatus.BAD_REQUEST, "send the API key in the 'Authorization: Bearer <key>' header, never in the URL")
@@ -119,6 +142,22 @@ class Guard:
             await self._head(scope, receive, send)
             return
         await self._limited(scope, receive, send)
+
+    # -- the Host header -------------------------------------------------------------------
+    def _wrong_host(self, scope: Scope) -> str | None:
+        """Refuse a Host this server is not known by: a page whose name was rebound to this
+        server's address sends its own name, and would otherwise pass as same-origin."""
+        if "*" in self.allowed_hosts:
+            return None
+        given = _header(scope, b"host")
+        if given is None:
+            return None  # HTTP/1.0 without Host: not a browser, nothing to rebind
+        host = _host_name(given)
+        bound = scope.get("server")
+        # The address the connection came in on (the one `qa serve --host` listens on) is always this server.
+        if host in self.allowed_hosts or (bound and host == _host_name(str(bound[0]))):
+            return None
+        return f"host {given!r} is not served here (allow it with QA_ALLOWED_HOSTS)"
 
     # -- writes ---------------------------------------------------------------------------
     def _cross_site(self, scope: Scope) -> tuple[int, str] | None:

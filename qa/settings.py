@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     max_concurrent_reads: int = Field(2, ge=1, le=64, description="Model calls run at once; further requests queue.")
     read_timeout_s: float = Field(30.0, gt=0, description="How long a question may wait for a model slot; past it the API answers 503 (busy) instead of piling up work.")
     api_key: SecretStr | None = Field(None, description="When set, write endpoints need 'Authorization: Bearer <key>' (never printed or logged).")
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "::1"],
+        description="Host names the API answers to, besides the address it listens on; other Host headers get 400 "
+        "(a page whose name is rebound to this server's address can't pass as this server). '*' allows any.",
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list); none by default.")
     fetch_enabled: bool = Field(False, description="Allow POST /documents/fetch to fetch a URL from this server (off by default).")
     fetch_allow_hosts: list[str] = Field(
