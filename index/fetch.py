@@ -68,9 +68,22 @@ class Fetched:
         return self.status == 304
 
 
-def _refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _address(text: str) -> Address | None:
+    """An IP address as compared here (an IPv4-mapped IPv6 address as its IPv4 one), None if `text` is not one."""
+    try:
+        ip = ipaddress.ip_address(text.split("%")[0])
+    except ValueError:
+        return None
     if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+        return ip.ipv4_mapped
+    return ip
+
+
+def _refusal(ip: Address) -> str | None:
+    """What kind of address `ip` is when it is not a public one ("a loopback address"), else None."""
     for attr, name in (
         ("is_loopback", "loopback"),
         ("is_link_local", "link-local"),
@@ -80,9 +93,9 @@ def _refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
         ("is_reserved", "reserved"),
     ):
         if getattr(ip, attr):
-            return f"{ip} is a {name} address"
+            return f"a {name} address"
     if not ip.is_global:
-        return f"{ip} is not a public address"
+        return "not a public address"
     return None
 
 
@@ -91,9 +104,30 @@ class AddressGuard:
 
     def __init__(self, allow_hosts: list[str] | None = None):
         self.allow_hosts = {h.strip().lower().strip("[]") for h in (allow_hosts or []) if h.strip()}
+        self._allowed: set[Address] | None = None
+
+    def allowed_addresses(self) -> set[Address]:
+        """The addresses the allow-list names, its host names resolved (once), so `localhost` matches an entry `127.0.0.1`."""
+        if self._allowed is None:
+            found: set[Address] = set()
+            for entry in self.allow_hosts:
+                ip = _address(entry)
+                if ip is None:
+                    try:
+                        found.update(a for info in socket.getaddrinfo(entry, None, type=socket.SOCK_STREAM) if (a := _address(str(info[4][0]))))
+                    except (socket.gaierror, UnicodeError):
+                        continue  # a name that doesn't resolve allows nothing more than itself
+                else:
+                    found.add(ip)
+            self._allowed = found
+        return self._allowed
 
     def check(self, url: str) -> str | None:
-        """The address to connect to (every resolved address is checked; the first is pinned), None if allow-listed."""
+        """The address to connect to, None if the host is allow-listed by name.
+
+        An allow-listed address among the host's addresses is pinned; otherwise every
+        resolved address must be public, and the first is pinned.
+        """
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             raise Refused(url, f"refused: only http and https URLs can be fetched (got {parts.scheme or 'no scheme'!r})")
@@ -110,16 +144,19 @@ class AddressGuard:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
             raise FetchError(url, f"can't resolve {host} ({exc})") from None
-        addresses = []
-        for info in infos:
-            ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-            why = _refusal(ip)
-            if why:
-                raise Refused(url, f"refused: {host} resolves to {why} (allow it with QA_FETCH_ALLOW_HOSTS)")
-            addresses.append(str(ip))
-        if not addresses:
+        resolved = [ip for info in infos if (ip := _address(str(info[4][0]))) is not None]
+        if not resolved:
             raise FetchError(url, f"can't resolve {host}")
-        return addresses[0]
+        allowed = self.allowed_addresses()
+        for ip in resolved:
+            if ip in allowed:
+                return str(ip)
+        for ip in resolved:
+            kind = _refusal(ip)
+            if kind:
+                named = f"{host} is {kind}" if _address(host) == ip else f"{host} resolves to {ip}, {kind}"
+                raise Refused(url, f"refused: {named} (allow it with QA_FETCH_ALLOW_HOSTS)")
+        return str(resolved[0])
 
 
 class _Deadline:

@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from qa.schema import MAX_TOP_K
 
 
 def default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "qa"
+
+
+def _list_value(value: object) -> object:
+    """A list setting from the environment: a JSON list, or plain values separated by commas."""
+    if not isinstance(value, str):
+        return value
+    if value.strip().startswith("["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a JSON list ({exc.msg}); or give plain values separated by commas") from None
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+# Read by the validator above, not decoded as JSON by pydantic-settings first (which fails on a plain value).
+ListSetting = Annotated[list[str], NoDecode, BeforeValidator(_list_value)]
 
 
 class Settings(BaseSettings):
@@ -39,16 +56,17 @@ class Settings(BaseSettings):
     max_concurrent_reads: int = Field(2, ge=1, le=64, description="Model calls run at once; further requests queue.")
     read_timeout_s: float = Field(30.0, gt=0, description="How long a question may wait for a model slot; past it the API answers 503 (busy) instead of piling up work.")
     api_key: SecretStr | None = Field(None, description="When set, write endpoints need 'Authorization: Bearer <key>' (never printed or logged).")
-    allowed_hosts: list[str] = Field(
+    allowed_hosts: ListSetting = Field(
         default_factory=lambda: ["localhost", "127.0.0.1", "::1"],
         description="Host names the API answers to, besides the address it listens on; other Host headers get 400 "
-        "(a page whose name is rebound to this server's address can't pass as this server). '*' allows any.",
+        "(a page whose name is rebound to this server's address can't pass as this server). '*' allows any (comma-separated or a JSON list).",
     )
-    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list); none by default.")
+    cors_origins: ListSetting = Field(default_factory=list, description="Origins allowed by CORS (comma-separated or a JSON list); none by default.")
     fetch_enabled: bool = Field(False, description="Allow POST /documents/fetch to fetch a URL from this server (off by default).")
-    fetch_allow_hosts: list[str] = Field(
+    fetch_allow_hosts: ListSetting = Field(
         default_factory=list,
-        description="Hosts POST /documents/fetch may fetch even though they resolve to private, loopback, link-local or reserved addresses (JSON list).",
+        description="Hosts or addresses POST /documents/fetch may fetch even though they are private, loopback, link-local or reserved "
+        "(comma-separated or a JSON list); a name matches an entry of the address it resolves to.",
     )
     fetch_deadline_s: float = Field(
         30.0, gt=0, description="The most one fetch of a page or feed may take, retries and redirects included (a page that trickles bytes is cut off there)."

@@ -255,6 +255,22 @@ def test_guard_refuses_non_public_addresses(url: str) -> None:
         AddressGuard([]).check(url)
 
 
+def test_guard_says_what_a_refused_address_is() -> None:
+    with pytest.raises(Refused) as exc:
+        AddressGuard([]).check("http://127.0.0.1:9/x")
+    assert exc.value.reason == "refused: 127.0.0.1 is a loopback address (allow it with QA_FETCH_ALLOW_HOSTS)"
+    with pytest.raises(Refused) as exc:
+        AddressGuard([]).check("http://localhost:9/x")
+    assert exc.value.reason == "refused: localhost resolves to 127.0.0.1, a loopback address (allow it with QA_FETCH_ALLOW_HOSTS)"
+
+
+def test_an_allowed_address_allows_the_names_that_resolve_to_it() -> None:
+    assert AddressGuard(["127.0.0.1"]).check("http://localhost:9/x") == "127.0.0.1"  # and the connection is pinned to it
+    assert AddressGuard(["localhost"]).check("http://127.0.0.1:9/x") == "127.0.0.1"
+    with pytest.raises(Refused):
+        AddressGuard(["127.0.0.1"]).check("http://[::1]:9/x")
+
+
 # -- the HTTP route ---------------------------------------------------------------------------
 def _client(data: Path, **settings) -> TestClient:
     from api.app import create_app
@@ -294,9 +310,9 @@ def test_fetch_route_refuses_private_addresses_unless_allowed(tmp_path: Path, si
         # The same page again: unchanged, no duplicate.
         assert c.post("/documents/fetch", json={"url": page}).json()["unchanged"] == body["added"]
         # A redirect from an allowed host to a refused one is checked again.
-        site.redirects["/api/jump"] = f"http://localhost:{port}/api/3000.html"
+        site.redirects["/api/jump"] = f"http://[::1]:{port}/api/3000.html"
         r = c.post("/documents/fetch", json={"url": f"{site.url}/api/jump"})
-        assert r.status_code == 422 and "localhost" in r.json()["detail"]
+        assert r.status_code == 422 and "::1 is a loopback address" in r.json()["detail"]
         r = c.post("/documents/fetch", json={"url": f"{site.url}/api/missing.html"})
         assert r.status_code == 502 and "HTTP 404" in r.json()["detail"]
         r = c.post("/documents/fetch", json={"url": f"{site.url}/api/feed.xml"})
