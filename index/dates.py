@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from dateutil import parser as dateutil_parser
@@ -46,6 +46,30 @@ _BYLINE_HINT = re.compile(r"date|time|byline|publish|posted", re.I)
 HEADER_LINES = 6  # a dateline sits at the top of an article; deeper dates are about events
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<yaml>.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 FRONT_MATTER_KEYS = ("published", "date", "pubDate", "publish_date")
+
+
+# Clocks and time zones differ: a day ahead of this machine may still be today somewhere.
+FUTURE_SLACK = timedelta(days=1)
+
+
+def future_refusal(published: str | None, now: datetime | None = None) -> str | None:
+    """Why a normalised publication date can't be stored: more than a day ahead of now, it would
+    be the latest article on every latest-state question until that day. None when it can be."""
+    if not published:
+        return None
+    try:
+        if "T" in published:
+            when = datetime.fromisoformat(published)
+        else:
+            parts = [int(p) for p in published[:10].split("-")]
+            when = datetime(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+    except ValueError:
+        return None  # not a date this module wrote: nothing to compare
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    if when > (now or datetime.now(timezone.utc)) + FUTURE_SLACK:
+        return f"published {published} is more than a day in the future"
+    return None
 
 
 def normalize(value: Any) -> str | None:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from index import dates
 from index.chunk import Chunker, indexed_text
 from index.copies import CopyIndex
 from index.documents import Document
@@ -77,6 +78,10 @@ class Indexer:
         for doc in docs:
             # A URL's credentials are never stored, wherever the URL came from (a feed, a JSONL source, a form).
             doc = replace(doc, source=without_credentials(doc.source), origin=doc.origin and without_credentials(doc.origin))
+            future = dates.future_refusal(doc.published)
+            if future:  # a page's or a feed's own date as much as a given one
+                report.failed.append(LoadFailure(doc.origin or doc.source, future))
+                continue
             if doc.derived_id:
                 resolved = known.resolve(doc.id, doc.content_hash, doc.origin, doc.source)
                 if resolved is None:  # a partial catalog ran out of numbered forms: ask with every claim

@@ -154,6 +154,9 @@ def from_record(record: dict, source: str) -> Document:
     text = normalize_newlines(text)
     date_key = next((k for k in DATE_FIELDS if record.get(k) not in (None, "")), None)
     published = dates.normalize(record[date_key]) if date_key else None
+    future = dates.future_refusal(published)
+    if future:
+        raise LoadError(f"{source}: record {raw_id!r}: {future}")
     if date_key and published is None:
         # A date that can't be read is left out rather than failing the record: the article
         # is still worth answering from, only not by date.

@@ -209,6 +209,14 @@ class DocumentIn(BaseModel):
     source: str | None = Field(None, max_length=1000)
     published: ArticleDate | None = None
 
+    @field_validator("published")
+    @classmethod
+    def _not_ahead(cls, value: str | None) -> str | None:
+        why = dates.future_refusal(value)
+        if why:
+            raise ValueError(why)
+        return value
+
     @field_validator("text", "title")
     @classmethod
     def _not_blank(cls, value: str) -> str:

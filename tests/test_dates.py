@@ -185,3 +185,47 @@ def test_partial_dates_filter_as_periods() -> None:
     year = Filters(published_from="2024", published_to="2024")
     assert year.accepts({"published": 20241215}) and not year.accepts({"published": 20250101})
     assert Filters(published_to="2024-03").accepts({"published": 20240331})
+
+
+# -- dates in the future ------------------------------------------------------------------------
+def test_a_publication_date_more_than_a_day_ahead_is_refused() -> None:
+    now = datetime(2026, 12, 2, 13, 0, tzinfo=timezone.utc)
+    assert dates.future_refusal("2999-01-01", now) == "published 2999-01-01 is more than a day in the future"
+    assert dates.future_refusal("2999", now) and dates.future_refusal("2026-12-04", now)
+    assert dates.future_refusal("2026-12-05T09:00:00+00:00", now)
+    for fine in ("2026-12-03", "2026-12", "2026-12-03T12:00:00+00:00", "2026-12-03T10:00:00-03:00", "1999", None):
+        assert dates.future_refusal(fine, now) is None, fine
+
+
+def test_future_dates_are_refused_over_http_from_files_and_from_pages(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from index.documents import Document
+    from index.load import LoadError
+    from qa.pipeline import Pipeline
+    from qa.settings import Settings
+    from tests.conftest import qa_env, run_qa
+
+    ahead = (datetime.now(timezone.utc) + timedelta(days=3)).date().isoformat()
+    # No lifespan: a refused request needs no models.
+    client = TestClient(create_app(Settings(data_dir=tmp_path / "served", sample_corpus=False)))
+    for published in ("2999-01-01", ahead):
+        r = client.post("/documents", json={"title": "Ahead", "text": "An article from the future.", "published": published})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "published", r.text
+        assert "is more than a day in the future" in r.json()["detail"][0]["msg"]
+    record = json.dumps({"id": "ahead", "title": "Ahead", "text": "An article from the future.", "published": "2999-01-01"}).encode()
+    with pytest.raises(LoadError, match="record 'ahead': published 2999-01-01 is more than a day in the future"):
+        from_bytes("news.jsonl", record)
+    r = client.post("/documents/upload", files={"file": ("news.jsonl", record)})
+    assert r.status_code == 422 and "more than a day in the future" in r.json()["detail"]
+
+    # A page's or a feed's own date: that article is not stored, the others are.
+    pipe = Pipeline(Settings(data_dir=tmp_path / "pages", sample_corpus=False))
+    report = pipe.add_documents([Document("ahead", "Ahead", "An article from the future.", "https://example.org/a", published="2999-01-01")])
+    assert report.added == [] and [(f.source, f.reason) for f in report.failed] == [("https://example.org/a", "published 2999-01-01 is more than a day in the future")]
+
+    (tmp_path / "news.jsonl").write_bytes(record)
+    r = run_qa("ingest", str(tmp_path / "news.jsonl"), env=qa_env(tmp_path / "cli", QA_SAMPLE_CORPUS="false"), timeout=120)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert f"skipped: {tmp_path / 'news.jsonl'}: record 'ahead': published 2999-01-01 is more than a day in the future" in r.stderr, r.stderr
