@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from rich.text import Text
 
 from cli.help import _Command, _Group
-from cli.output import EXIT_BAD_INPUT, ProgressLines, EXIT_NOT_FOUND, EXIT_PARTIAL, EXIT_UNAVAILABLE, count, err, fail, out, print_answer, validation_message
+from cli.output import EXIT_BAD_INPUT, ProgressLines, EXIT_NOT_FOUND, EXIT_PARTIAL, EXIT_UNAVAILABLE, count, err, fail, out, print_answer, print_dropped, validation_message
 from cli.sources import period_seconds, split_sources, sync_over
 from qa.schema import AskFilters, AskRequest, AskResponse
 
@@ -77,13 +77,14 @@ def ask(
         Optional[str],
         typer.Option("--as-of", metavar="YYYY-MM-DD", help="Answer as of this day: only articles published on or before it (undated articles are left out)."),
     ] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Also show the candidate answers the answer checks refused, and why.")] = False,
 ) -> None:
     """Answer a question from the indexed articles, with its sources."""
     try:
         filters = None
         if doc_id or source or published_from or published_to:
             filters = AskFilters(doc_ids=doc_id or None, source=source, published_from=published_from, published_to=published_to)
-        request = AskRequest(question=question, top_k=top_k, filters=filters, as_of=as_of)
+        request = AskRequest(question=question, top_k=top_k, filters=filters, as_of=as_of, explain=explain)
     except ValidationError as exc:
         fail(validation_message(exc))
     if url:
@@ -97,6 +98,8 @@ def ask(
         sys.stdout.write(resp.model_dump_json(indent=2) + "\n")
     else:
         print_answer(resp)
+        if explain:
+            print_dropped(resp)
 
 
 class _NotSkipped(logging.Filter):

@@ -83,6 +83,17 @@ def by_source(citations: list[Citation]) -> list[tuple[list[Citation], list[Cita
     return list(folded.values())
 
 
+def print_dropped(resp: AskResponse) -> None:
+    """`qa ask --explain`: the candidates the answer checks refused, and why."""
+    out.print()
+    if not resp.dropped:
+        out.print(Text("No candidate was refused by the answer checks.", style="italic"))
+        return
+    out.print(Text("Refused by the answer checks:", style="bold"))
+    for d in resp.dropped:
+        out.print(f"  {d.answer!r} ({d.doc_id}, span score {d.score:.2f}): {d.check}: {d.reason}")
+
+
 def print_answer(resp: AskResponse) -> None:
     if resp.answer is None:
         out.print(Text("Not found in these documents.", style="bold"))

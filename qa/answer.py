@@ -9,15 +9,14 @@ from functools import lru_cache
 
 from index.keyword import stems
 from index.store import StoredDocument
-from qa.answer_type import echoes, expected, fits
+from qa.checks import NAMES_AROUND, PLACE_CHECKS, Place, Verdict, check
 from qa.confidence import LEAD_CAP, Confidence, Evidence
 from qa.excerpt import excerpt
-from qa.names import mentioned, name_words, names
+from qa.names import name_words
 from qa.normalize import normalize_answer
-from qa.owner import another_owners
 from qa.read import Calibration, Span
 from qa.retrieve import Passage
-from qa.schema import Alternative, AskResponse, Citation
+from qa.schema import Alternative, AskResponse, Citation, Dropped
 
 NESTED_MARGIN = 1.5  # logits; see `assemble`
 # The answers with the best margins are ordered by the answer's score instead (news dev: forced
@@ -26,9 +25,6 @@ RERANK = 10
 # An alternative must be about what the question asks: its sentence must hold at least this
 # share of the question's keyword stems that the answer's own sentence holds.
 SAME_QUESTION = 0.8
-# A passage is one chunk: the question's name is often in the sentence just before it. Wider
-# (800 characters, the whole article) answered "Who is China's defence minister?" again.
-NAMES_AROUND = 400
 
 
 @dataclass(frozen=True)
@@ -307,23 +303,28 @@ def _alternatives(
     return alternatives
 
 
-def _named(question: str, passages: list[Passage], documents: dict[str, StoredDocument]) -> set[int]:
-    """The passages that mention what the question names (`mentioned`), in their words or their article's title.
+def _dropped(verdicts: list[tuple[Span, Verdict]], passages: list[Passage], limit: int = 10) -> list[Dropped]:
+    """The best candidates the checks refused, one per answer and article, best first."""
+    out: dict[tuple[str, str], Dropped] = {}
+    for s, v in sorted(verdicts, key=lambda sv: sv[0].margin, reverse=True):
+        key = (normalize_answer(s.text), passages[s.passage].doc_id)
+        if v.kept or key in out:
+            continue
+        out[key] = Dropped(answer=s.text, doc_id=key[1], score=round(s.score, 4), check=v.check, reason=v.reason)
+        if len(out) >= limit:
+            break
+    return list(out.values())
 
-    A span from a passage that never names what the question asks about is not proof: "Who is
-    China's defence minister?" read against "Pakistan's defence minister Khurram Dastgir ..."
-    gives a confident span the passage doesn't support.
-    """
-    asked = names(question)
-    if not asked:
-        return set(range(len(passages)))
-    keep = set()
-    for i, p in enumerate(passages):
-        doc = documents.get(p.doc_id)
-        text = doc.text[max(0, p.start - NAMES_AROUND) : p.end + NAMES_AROUND] + "\n" + doc.title if doc else p.text
-        if mentioned(asked, text):
-            keep.add(i)
-    return keep
+
+def _place(p: Passage, documents: dict[str, StoredDocument]) -> Place:
+    """A passage as the checks see it: its text, and the words around it with its article's title."""
+    doc = documents.get(p.doc_id)
+    around = doc.text[max(0, p.start - NAMES_AROUND) : p.end + NAMES_AROUND] + "\n" + doc.title if doc else p.text
+    return Place(p.text, 0, 0, around)
+
+
+def _at(place: Place, span: Span) -> Place:
+    return Place(place.text, span.start, span.end, place.around)
 
 
 def assemble(
@@ -340,10 +341,11 @@ def assemble(
     mentions: Sequence[Span] = (),
     fuller: Sequence[Span] = (),
     say_otherwise: bool = True,
+    explain: bool = False,
 ) -> AskResponse:
     """Reader spans → one cited, scored answer (or none): group, cite, prefer, score, pick alternatives.
 
-    Spans count only from passages that name what the question names (`_named`), only
+    Spans count only when every answer check passes (`qa.checks`): from passages that name what the question names, only
     when their words can be what the question asks for (`answer_type`: "Monday" is no answer
     to "When was X born?", nor is a span of the question's own words), and not from a sentence
     giving another owner's thing than the one asked for (`owner`: Pakistan's advisor is no
@@ -357,18 +359,16 @@ def assemble(
     `RERANK` answers by margin are ordered by that score, so an answer the question's words
     surround in a top passage beats a slightly higher margin elsewhere. Without that model the
     score is the span score. `threshold` (default: the model's) decides abstention on that score;
-    0 forces an answer and cites every place.
+    0 forces an answer and cites every place. With `explain`, the response also lists the best
+    candidates the checks dropped (`qa.checks`), each with its reason.
     """
     answer_threshold = threshold if threshold is not None else (confidence or calibration).threshold
     span_threshold = min(answer_threshold, calibration.threshold) if confidence else answer_threshold
-    named = _named(question, passages, documents)
-    kind = expected(question)
-
-    def theirs(s: Span) -> bool:
-        return another_owners(question, passages[s.passage].text, s.start, s.end)
-
-    groups = _group(passages, [s for s in (*spans, *fuller) if s.passage in named and fits(kind, s.text) and not echoes(question, s.text) and not theirs(s)], documents, calibration)
-    _cite_mentions(groups, passages, [m for m in mentions if m.passage in named and not theirs(m)], documents, calibration)
+    places = [_place(p, documents) for p in passages]
+    verdicts = [(s, check(question, s.text, _at(places[s.passage], s))) for s in (*spans, *fuller)]
+    groups = _group(passages, [s for s, v in verdicts if v.kept], documents, calibration)
+    dropped = _dropped(verdicts, passages) if explain else []
+    _cite_mentions(groups, passages, [m for m in mentions if check(question, m.text, _at(places[m.passage], m), PLACE_CHECKS).kept], documents, calibration)
     ranked = sorted(groups.values(), key=lambda g: g.margin, reverse=True)
 
     judged: dict[str, tuple[Evidence, float]] = {}  # by answer key: ordering, choosing and alternatives ask again
@@ -383,13 +383,13 @@ def assemble(
         return judge(g)[1]
 
     if not ranked:
-        return AskResponse(question=question, answer=None, score=0.0, citations=[], threshold=answer_threshold)
+        return AskResponse(question=question, answer=None, score=0.0, citations=[], threshold=answer_threshold, dropped=dropped)
     if confidence:
         ranked = sorted(ranked[:RERANK], key=score, reverse=True) + ranked[RERANK:]
     best = _whole_name(_prefer(ranked, span_threshold, calibration), ranked, span_threshold, calibration)
     evidence, value = judge(best)
     if value < answer_threshold:
-        return AskResponse(question=question, answer=None, score=round(value, 4), citations=[], threshold=answer_threshold)
+        return AskResponse(question=question, answer=None, score=round(value, 4), citations=[], threshold=answer_threshold, dropped=dropped)
     # Never empty: the best place is listed even when the answer's score, not its span's, cleared the bar.
     citations = best.citations(min(span_threshold, calibration(best.margin)))
     first = citations[0]
@@ -402,6 +402,7 @@ def assemble(
         articles=len({c.doc_id for c in citations}),  # the articles listed, not every weak mention
         sources=len({c.group for c in citations}),  # copies of one story are one source
         threshold=answer_threshold,
+        dropped=dropped,
     )
     response._evidence = evidence
     return response

@@ -215,6 +215,7 @@ class Pipeline:
             say_otherwise=not latest,  # the newest answer may come in a sentence naming the one it replaced
             mentions=reading.mentions,
             fuller=reading.fuller,
+            explain=request.explain,
         )
         if latest:
             response = prefer_recent(response, self.settings.alternative_ratio)

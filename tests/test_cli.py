@@ -285,3 +285,22 @@ def test_jsonl_and_html_ingest(tmp_path: Path) -> None:
     assert resp["answer"] == "Kito" and resp["citations"][0]["published"] == "2024-03-05"
     resp = json.loads(run_qa("ask", "What was the baby giraffe called?", "--json", "--from", "2025-01-01", env=env).stdout)
     assert resp["answer"] is None
+
+
+def test_explain_tells_why_each_candidate_was_refused(tmp_path: Path) -> None:
+    """`qa ask --explain`: the answer (or "not found") and then the candidates the answer checks
+    refused, each with the check and its reason; the JSON contract carries them as `dropped`."""
+    env = qa_env(tmp_path / "data")
+    r = run_qa("ask", "Who is China's defence minister?", "--explain", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "Not found in these documents." in r.stdout
+    assert "Refused by the answer checks:" in r.stdout
+    assert "names: its passage never names China" in r.stdout
+    j = run_qa("ask", "When was Nikolai Patrushev born?", "--explain", "--json", env=env)
+    resp = json.loads(j.stdout)
+    assert resp["answer"] is None and resp["dropped"]
+    assert {"answer", "doc_id", "score", "check", "reason"} <= set(resp["dropped"][0])
+    assert any(d["check"] == "kind" and "Monday" in d["answer"] for d in resp["dropped"])
+    # Without --explain the contract lists none.
+    plain = json.loads(run_qa("ask", "When was Nikolai Patrushev born?", "--json", env=env).stdout)
+    assert plain["dropped"] == []
