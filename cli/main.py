@@ -221,7 +221,11 @@ def serve(
 
     from qa.settings import get_settings
 
-    if workers > 1 and not get_settings().chroma_url:
+    try:
+        settings = get_settings()  # checked here: in the server a bad setting would end in a traceback
+    except ValidationError as exc:
+        fail(f"bad setting: {validation_message(exc)}")
+    if workers > 1 and not settings.chroma_url:
         fail("several workers need a Chroma server (set QA_CHROMA_URL): an embedded store can't be shared between processes")
     if workers > 1:
         os.environ["QA_WARM_BEFORE_SERVING"] = "1"  # the worker processes inherit it

@@ -40,3 +40,6 @@ def test_cli_reads_a_plain_list_setting(tmp_path: Path) -> None:
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
     r = run_qa("docs", "list", env={**env, "QA_CORS_ORIGINS": "[oops"}, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.startswith("error: bad setting: cors_origins"), r.stderr
+    # qa serve checks its settings before it starts the server: one line, no traceback.
+    r = run_qa("serve", "--port", "1", env={**env, "QA_CORS_ORIGINS": "[oops"}, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.startswith("error: bad setting: cors_origins"), r.stderr
