@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -13,7 +12,6 @@ from pathlib import Path
 import numpy as np
 
 from qa.confidence import Confidence
-from qa.names import fuller_names
 from qa.spans import SEGMENT_BREAK, TOP_SPANS, decode_window
 from qa.windows import (
     MAX_LEN,
@@ -82,7 +80,7 @@ class Reading:
     best_margin: list[float]
     windows: list[_Window]
     mentions: list[Span] = field(default_factory=list)
-    fuller: list[Span] = field(default_factory=list)  # whole names around a proposed surname (`_fuller`)
+    fuller: list[Span] = field(default_factory=list)  # whole names around a proposed surname (`qa.mentions.fuller`)
 
     def margin_at(self, passage: int, start: int, end: int) -> float | None:
         """The reader's margin for an exact character span of a passage (None if unreadable)."""
@@ -290,42 +288,6 @@ class Reader:
                 best_margin[p] = max(best_margin[p], sp.margin)
         ranked = sorted(spans.values(), key=lambda s: s.margin, reverse=True)
         reading = Reading(ranked, best_margin, windows)
-        return replace(reading, mentions=self._mentions(reading, passages), fuller=self._fuller(reading, passages))
+        from qa.mentions import fuller, mentions  # qa.mentions builds on this module's Reading and Span
 
-    def _fuller(self, reading: Reading, passages: list[str]) -> list[Span]:
-        """The whole names a proposed one-word name stands for in the passages read ("Simone Biles"
-        for "Biles"), each scored by the reader (margin above 0).
-
-        News names a person in full once and by surname after, and the decoder keeps a few spans
-        a window: the whole name is often read but not proposed. The reader's own margin for it
-        decides whether it competes.
-        """
-        seen = {(s.passage, s.start, s.end) for s in reading.spans}
-        out: list[Span] = []
-        for word in dict.fromkeys(s.text for s in reading.spans if " " not in s.text):
-            for p, passage in enumerate(passages):
-                for a, b in fuller_names(passage, word):
-                    if (p, a, b) in seen:
-                        continue
-                    seen.add((p, a, b))
-                    margin = reading.margin_at(p, a, b)
-                    if margin is not None and margin > 0:
-                        out.append(Span(p, a, b, passage[a:b], margin, self.calibration(margin)))
-        return out
-
-    def _mentions(self, reading: Reading, passages: list[str]) -> list[Span]:
-        """Every other whole-word mention of a proposed answer's words that the reader also scores
-        as an answer (margin above 0): an answer named twice is found twice."""
-        seen = {(s.passage, s.start, s.end) for s in reading.spans}
-        out: list[Span] = []
-        for text in dict.fromkeys(s.text for s in reading.spans):
-            pattern = re.compile(r"(?<!\w)" + re.escape(text) + r"(?!\w)", re.IGNORECASE)
-            for p, passage in enumerate(passages):
-                for m in pattern.finditer(passage):
-                    if (p, m.start(), m.end()) in seen:
-                        continue
-                    seen.add((p, m.start(), m.end()))
-                    margin = reading.margin_at(p, m.start(), m.end())
-                    if margin is not None and margin > 0:
-                        out.append(Span(p, m.start(), m.end(), m.group(0), margin, self.calibration(margin)))
-        return out
+        return replace(reading, mentions=mentions(reading, passages, self.calibration), fuller=fuller(reading, passages, self.calibration))

@@ -18,7 +18,7 @@ SEGMENT_BREAK = re.compile(
     re.MULTILINE,
 )
 # Spans kept per window: enough that the shorter readings inside the best one ("September" in
-# "the month of September") are candidates for `qa.answer._prefer`; 3 often left them out.
+# "the month of September") are candidates for `qa.prefer.prefer`; 3 often left them out.
 TOP_SPANS = 5
 
 
