@@ -1,4 +1,9 @@
-"""Today's code against an earlier commit, in one run on the same files: ingest, cold `qa ask`, ask latency.
+"""Today's code against an earlier commit, in one run on the same files: ingest, cold `qa ask`, ask latency, and answers.
+
+The answers part asks every question of seed_dev, of the on-topic questions the sample articles
+don't answer and the first 100 news quiz questions, forced (threshold 0), in both trees, and
+reports how many come back identical (answer, score, cited places): a restructuring that should
+change nothing shows here that it didn't.
 
 `python -m eval.compare --base 2227051 [--articles 150]` checks the base commit out into a
 temporary git worktree and runs the same measurement script in both trees, one after the
@@ -32,6 +37,7 @@ from qa.pipeline import Pipeline
 from qa.schema import AskRequest
 from qa.settings import Settings
 articles, questions, data = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), Path(sys.argv[3])
+probes = json.load(open(sys.argv[4]))
 pipe = Pipeline(Settings(data_dir=data, sample_corpus=False))
 pipe.warm_up()
 pipe.add_documents([Document(id=a["id"], title=a.get("title", ""), text=a["text"], source=a["id"]) for a in articles[:2]])
@@ -45,15 +51,19 @@ for q in questions * 3:
     t = time.perf_counter()
     pipe.ask(AskRequest(question=q))
     lat.append(1000 * (time.perf_counter() - t))
+answers = []
+for q in probes:
+    r = pipe.ask(AskRequest(question=q), threshold=0.0)
+    answers.append([q, r.answer, r.score, [[c.doc_id, c.answer_start, c.answer_end, c.score] for c in r.citations]])
 import qa
-print(json.dumps({"package": qa.__file__, "docs": len(docs), "chunks": report.chunks, "ingest_s": seconds, "ask_ms": lat[len(questions):]}))
+print(json.dumps({"package": qa.__file__, "docs": len(docs), "chunks": report.chunks, "ingest_s": seconds, "ask_ms": lat[len(questions):], "answers": answers}))
 """
 
 
-def _measure(tree: Path, articles: Path, questions: Path, scratch: Path) -> dict:
+def _measure(tree: Path, articles: Path, questions: Path, probes: Path, scratch: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
     env |= {"QA_CACHE_DIR": str(scratch / "cache"), "QA_LOG_LEVEL": "WARNING", "PYTHONPATH": str(tree)}
-    out = subprocess.run([sys.executable, "-c", _MEASURE, str(articles), str(questions), str(scratch / "data")],
+    out = subprocess.run([sys.executable, "-c", _MEASURE, str(articles), str(questions), str(scratch / "data"), str(probes)],
                          cwd=tree, env=env, capture_output=True, text=True, timeout=7200)
     if out.returncode:
         raise RuntimeError(f"measurement failed in {tree}:\n{out.stderr[-3000:]}")
@@ -91,11 +101,14 @@ def main(argv: list[str] | None = None) -> int:
         (scratch / "articles.json").write_text(json.dumps(articles))
         questions = [q["question"] for q in read_jsonl(ROOT / "eval" / "data" / "seed_dev.jsonl")]
         (scratch / "questions.json").write_text(json.dumps(questions))
+        on_topic = [q["question"] for q in read_jsonl(ROOT / "eval" / "data" / "on_topic_unanswerable.jsonl")]
+        news_qs = [q["question"] for q in read_jsonl(source / "questions.jsonl")[:100]]
+        (scratch / "probes.json").write_text(json.dumps(questions + on_topic + news_qs))
         results = {}
         for name, tree in (("base", base_tree), ("today", ROOT)):
             (scratch / name).mkdir()
             print(f"measuring {name} ({tree}) ...", flush=True)
-            results[name] = _measure(tree, scratch / "articles.json", scratch / "questions.json", scratch / name)
+            results[name] = _measure(tree, scratch / "articles.json", scratch / "questions.json", scratch / "probes.json", scratch / name)
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(base_tree)], cwd=ROOT, capture_output=True)
         shutil.rmtree(scratch, ignore_errors=True)
@@ -123,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
         row("ask p95, ms (in process)", "ask_p95_ms", "{:.0f}", False),
         "",
     ]
+    pairs = list(zip(results["base"].pop("answers"), results["today"].pop("answers")))
+    differ = [(b, t) for b, t in pairs if b != t]
+    lines += [f"Answers, forced, to {len(pairs)} questions (seed_dev, the on-topic unanswerable ones, the first 100 news quiz "
+              f"questions) on these articles: **{len(pairs) - len(differ)} of {len(pairs)} identical** (answer, score, cited places).", ""]
+    lines += [f"- {b[0]!r}: {b[1]!r} ({b[2]}) → {t[1]!r} ({t[2]})" for b, t in differ[:20]] + ([""] if differ else [])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines))
     (args.out.with_suffix(".json")).write_text(json.dumps({k: {x: y for x, y in v.items() if x != "ask_ms"} for k, v in results.items()}, indent=1))
