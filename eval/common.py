@@ -18,6 +18,8 @@ QUICK_DATA = ROOT / "eval" / "data" / "quick"
 SEED_DEV = ROOT / "eval" / "data" / "seed_dev.jsonl"
 # Questions on the sample articles' topics that they don't answer: each should get "not found".
 ON_TOPIC = ROOT / "eval" / "data" / "on_topic_unanswerable.jsonl"
+# Written after the rules and before the reader of 2026-12-07 was measured; never tuned on.
+FRESH_ON_TOPIC = ROOT / "eval" / "data" / "fresh_on_topic.jsonl"
 RESULTS = ROOT / "eval" / "results"
 CORES = os.cpu_count() or 1
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from eval.answering import on_topic, seed_dev
 from eval.common import (
     EVAL_DATA,
+    FRESH_ON_TOPIC,
     RELIABILITY_HEAD,
     RESULTS,
     dataset,
@@ -39,7 +40,13 @@ def sample_articles(pipe: Pipeline) -> dict[str, float]:
     """seed_dev, the on-topic questions the articles don't answer, and `ask` latency on the five articles."""
     seed, _ = seed_dev(pipe)
     topic, answered = on_topic(pipe)
-    return seed | topic | {"on_topic_answered": "; ".join(f"{q['id']}: {r.answer!r} ({r.score:.2f})" for q, r in answered)}
+    fresh = read_jsonl(FRESH_ON_TOPIC)
+    fresh_answered = [(q, r) for q in fresh if (r := pipe.ask(AskRequest(question=q["question"]))).answer is not None]
+    return seed | topic | {
+        "on_topic_answered": "; ".join(f"{q['id']}: {r.answer!r} ({r.score:.2f})" for q, r in answered),
+        "fresh_rejected": len(fresh) - len(fresh_answered), "fresh": len(fresh),
+        "fresh_answered": "; ".join(f"{q['id']}: {r.answer!r} ({r.score:.2f})" for q, r in fresh_answered),
+    }
 
 
 def squad2_open(pipe: Pipeline, qs: list[dict]) -> dict[str, float]:
@@ -152,6 +159,7 @@ def write(results: dict[str, dict], args: argparse.Namespace, minutes: float) ->
          lambda r: f"{r['v2_tuned_hasans_f1']:.1f}, {r['v2_tuned_noans']:.1f}% ({r['v2_tuned_threshold']:.2f})"),
         ("seed_dev: answerable right, unanswerable rejected", lambda r: f"{r['answerable_right']} of {r['answerable']}, {r['unanswerable_rejected']} of {r['unanswerable']}"),
         ("on-topic questions the sample articles don't answer, rejected", lambda r: f"{r['on_topic_rejected']} of {r['on_topic']}"),
+        ("fresh on-topic questions (`eval/data/fresh_on_topic.jsonl`, never tuned on), rejected", lambda r: f"{r['fresh_rejected']} of {r['fresh']}"),
         ("`ask` p50 on the sample articles, ms", lambda r: f"{r['ask_p50_ms']:.0f}"),
     ]
     if "news_em" in results["baseline"]:
@@ -183,6 +191,9 @@ def write(results: dict[str, dict], args: argparse.Namespace, minutes: float) ->
             f"{label}:", "", *RELIABILITY_HEAD, *reliability_rows(results[label]["v2_reliability"]), "")),
         "On-topic questions answered anyway:",
         *(f"- {k}: {results[k]['on_topic_answered'] or 'none'}" for k in labels),
+        "",
+        "Fresh on-topic questions answered anyway:",
+        *(f"- {k}: {results[k]['fresh_answered'] or 'none'}" for k in labels),
         "",
     ]
     args.out.write_text("\n".join(lines), encoding="utf-8")
