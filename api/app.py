@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.guard import Guard
-from api.routers import ask, documents, health
+from api.routers import ask, documents, health, search
 from index.store import IncompatibleStore, StoreUnavailable
 from qa import __version__
 from qa.pipeline import Pipeline
@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": str(exc)}, status_code=HTTPStatus.SERVICE_UNAVAILABLE)
 
     app.include_router(ask.router)
+    app.include_router(search.router)
     app.include_router(documents.router)
     app.include_router(health.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

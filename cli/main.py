@@ -8,17 +8,18 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Optional, TypeVar
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.text import Text
 
 from cli.help import _Command, _Group
-from cli.output import EXIT_BAD_INPUT, ProgressLines, EXIT_NOT_FOUND, EXIT_PARTIAL, EXIT_UNAVAILABLE, count, err, fail, out, print_answer, print_dropped, validation_message
+from cli.output import EXIT_BAD_INPUT, ProgressLines, EXIT_NOT_FOUND, EXIT_PARTIAL, EXIT_UNAVAILABLE, count, err, fail, out, print_answer, print_dropped, print_passages, validation_message
 from cli.sources import period_seconds, split_sources, sync_over
-from qa.schema import AskFilters, AskRequest, AskResponse
+from qa.schema import AskFilters, AskRequest, AskResponse, SearchRequest, SearchResponse
 
+M = TypeVar("M", bound=BaseModel)
 
 app = typer.Typer(cls=_Group, add_completion=False, no_args_is_help=True, help="Answer questions from your articles, with the exact words and their sources.")
 docs_app = typer.Typer(cls=_Group, no_args_is_help=True, help="List, show and delete indexed documents.")
@@ -45,11 +46,12 @@ def _pipeline():
 
 
 
-def _ask_remote(url: str, request: AskRequest) -> AskResponse:
+def _remote(url: str, route: str, request: BaseModel, response: type[M]) -> M:
+    """POST a request to a running server's route; its error as one line and an exit code."""
     import httpx
 
     try:
-        r = httpx.post(url.rstrip("/") + "/ask", json=request.model_dump(exclude_none=True), timeout=60)
+        r = httpx.post(url.rstrip("/") + route, json=request.model_dump(exclude_none=True), timeout=60)
     except httpx.HTTPError as exc:
         fail(f"can't reach {url}: {exc}", EXIT_UNAVAILABLE)
     if r.status_code != 200:
@@ -60,7 +62,7 @@ def _ask_remote(url: str, request: AskRequest) -> AskResponse:
         if isinstance(detail, list):
             detail = "; ".join(str(d.get("msg", d)) for d in detail)
         fail(f"server answered {r.status_code}: {detail}", EXIT_BAD_INPUT if r.status_code < 500 else EXIT_UNAVAILABLE)
-    return AskResponse.model_validate(r.json())
+    return response.model_validate(r.json())
 
 
 @app.command(cls=_Command)
@@ -88,7 +90,7 @@ def ask(
     except ValidationError as exc:
         fail(validation_message(exc))
     if url:
-        resp = _ask_remote(url, request)
+        resp = _remote(url, "/ask", request, AskResponse)
     else:
         pipe = _pipeline()
         if pipe.ensure_sample_corpus():
@@ -100,6 +102,39 @@ def ask(
         print_answer(resp)
         if explain:
             print_dropped(resp)
+
+
+@app.command(cls=_Command)
+def search(
+    question: Annotated[str, typer.Argument(help="The question, in quotes.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the search contract (the same JSON as POST /search).")] = False,
+    top_k: Annotated[Optional[int], typer.Option("--top-k", metavar="N", help="Passages to return.")] = None,
+    url: Annotated[Optional[str], typer.Option("--url", metavar="URL", help="Search a running server instead, e.g. http://127.0.0.1:8000.")] = None,
+    doc_id: Annotated[Optional[list[str]], typer.Option("--doc-id", metavar="ID", help="Only these documents (repeatable).")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Only documents from this source.")] = None,
+    published_from: Annotated[Optional[str], typer.Option("--from", metavar="DATE", help="Published on or after YYYY-MM-DD.")] = None,
+    published_to: Annotated[Optional[str], typer.Option("--to", metavar="DATE", help="Published on or before YYYY-MM-DD.")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="YYYY-MM-DD", help="Only articles published on or before this day.")] = None,
+) -> None:
+    """The passages a question would be answered from, best first, with each retriever's rank and score."""
+    try:
+        filters = None
+        if doc_id or source or published_from or published_to:
+            filters = AskFilters(doc_ids=doc_id or None, source=source, published_from=published_from, published_to=published_to)
+        request = SearchRequest(question=question, top_k=top_k, filters=filters, as_of=as_of)
+    except ValidationError as exc:
+        fail(validation_message(exc))
+    if url:
+        resp = _remote(url, "/search", request, SearchResponse)
+    else:
+        pipe = _pipeline()
+        if pipe.ensure_sample_corpus():
+            err.print(f"The index was empty: ingested the bundled sample articles ({count(pipe.store.count()[0], 'document')}).")
+        resp = pipe.search(request)
+    if as_json:
+        sys.stdout.write(resp.model_dump_json(indent=2) + "\n")
+    else:
+        print_passages(resp)
 
 
 class _NotSkipped(logging.Filter):

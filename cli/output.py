@@ -7,7 +7,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.text import Text
 
-from qa.schema import AskResponse, Citation
+from qa.schema import AskResponse, Citation, SearchResponse
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -81,6 +81,23 @@ def by_source(citations: list[Citation]) -> list[tuple[list[Citation], list[Cita
         elif all(c.doc_id != k.doc_id for k in copies):
             copies.append(c)
     return list(folded.values())
+
+
+def print_passages(resp: SearchResponse) -> None:
+    """`qa search`: each passage with its article, dates, ranks and scores."""
+    if not resp.passages:
+        out.print(Text("No passage found.", style="bold"))
+        return
+    for hit in resp.passages:
+        s = hit.scores
+        date = f" ({hit.published})" if hit.published else ""
+        out.print(Text(f"[{hit.rank}] {hit.title}{date} — {hit.doc_id}", style="bold"))
+        ranks = [f"fused {s.fused:.4f}"]
+        ranks.append(f"dense #{s.dense_rank} ({s.dense_distance:.3f})" if s.dense_rank else "dense: not a candidate")
+        ranks.append(f"BM25 #{s.bm25_rank} ({s.bm25_score:.2f})" if s.bm25_rank else "BM25: not a candidate")
+        out.print(Text(" · ".join(ranks) + (f" · copies: {', '.join(hit.copies)}" if hit.copies else ""), style="dim"))
+        out.print(Text(hit.passage.strip()))
+        out.print()
 
 
 def print_dropped(resp: AskResponse) -> None:

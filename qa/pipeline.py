@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 from index.documents import Document
@@ -18,7 +19,7 @@ from qa.answer import assemble
 from qa.read import Reader
 from qa.recency import CANDIDATES, asks_for_latest, prefer_recent
 from qa.retrieve import Filters, Retriever
-from qa.schema import AskRequest, AskResponse, Health
+from qa.schema import AskRequest, AskResponse, Health, PassageScores, Query, SearchHit, SearchRequest, SearchResponse
 from qa.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ class Busy(RuntimeError):
     """Too many questions in flight: the request waited past its time budget."""
 
 
-def filters_for(request: AskRequest) -> Filters | None:
+def filters_for(request: Query) -> Filters | None:
     """The retrieval filters of a request: its `filters`, narrowed to articles published by `as_of`.
 
     An article with no date can't be shown to precede `as_of`, so it is left out (the
@@ -228,3 +229,44 @@ class Pipeline:
         if cold:
             response.timings_ms["load"] = round(1000 * load, 1)
         return response
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        """The ranked passages a question would be read from, with each retriever's rank and score;
+        passages of copies of one story are folded under the first (as answers fold them)."""
+        t0 = time.perf_counter()
+        k = request.top_k or self.settings.top_k
+        if not self._models.acquire(timeout=self.settings.read_timeout_s):
+            raise Busy("the service is busy; try again shortly")
+        try:
+            self.warm_up()
+            t1 = time.perf_counter()
+            # More than k: folding copies may merge some, and k distinct stories are asked for.
+            passages = self._retriever(request.question, 2 * k, filters_for(request))
+        finally:
+            self._models.release()
+        documents = self.store.get_documents(list(dict.fromkeys(p.doc_id for p in passages)))
+        hits: list[SearchHit] = []
+        by_group: dict[str, SearchHit] = {}
+        for p in passages:
+            doc = documents.get(p.doc_id)
+            if doc is None:
+                continue  # deleted since retrieval
+            group = doc.group or doc.doc_id
+            if group in by_group:
+                first = by_group[group]
+                if p.doc_id != first.doc_id and p.doc_id not in first.copies:
+                    first.copies.append(p.doc_id)
+                continue
+            if len(hits) == k:
+                continue  # still folding copies into the hits already chosen
+            hit = SearchHit(
+                rank=len(hits) + 1, doc_id=doc.doc_id, title=doc.title, source=doc.source, published=doc.published,
+                passage=p.text, passage_start=p.start, passage_end=p.end, group=group,
+                scores=PassageScores(fused=round(p.score, 6), **asdict(p.ranks)),
+            )
+            hits.append(hit)
+            by_group[group] = hit
+        return SearchResponse(
+            question=request.question, passages=hits,
+            timings_ms={"retrieve": round(1000 * (time.perf_counter() - t1), 1), "total": round(1000 * (time.perf_counter() - t0), 1)},
+        )

@@ -66,6 +66,16 @@ class Filters:
 
 
 @dataclass(frozen=True)
+class Ranks:
+    """Where each retriever put a chunk (1-based; None: not among its candidates) and its own score."""
+
+    dense_rank: int | None = None
+    dense_distance: float | None = None  # Chroma's distance: lower is closer
+    bm25_rank: int | None = None
+    bm25_score: float | None = None  # higher is better
+
+
+@dataclass(frozen=True)
 class Passage:
     """A retrieved chunk: `document.text[start:end] == text`."""
 
@@ -75,6 +85,7 @@ class Passage:
     start: int
     end: int
     score: float  # fused RRF score
+    ranks: Ranks = Ranks()
 
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -89,30 +100,38 @@ class Retriever:
         self.keywords = keywords
         self.candidates = candidates
 
-    def ranked_ids(self, question: str, k: int, filters: Filters | None = None, mode: Mode = "hybrid") -> list[tuple[str, float]]:
+    def ranked(self, question: str, k: int, filters: Filters | None = None, mode: Mode = "hybrid") -> list[tuple[str, float, Ranks]]:
+        """The best `k` chunk ids by fused score, with each retriever's rank and score."""
         filters = filters or Filters()
         question = topical(question)
         n = max(k, self.candidates)
-        lists: list[list[str]] = []
+        dense: list[tuple[str, float]] = []
+        bm25: list[tuple[str, float]] = []
         if mode in ("hybrid", "dense"):
             vector = self.embedder([question])[0]
-            lists.append([cid for cid, _ in self.store.query(vector, n, filters.chroma_where())])
+            dense = self.store.query(vector, n, filters.chroma_where())
         if mode in ("hybrid", "bm25"):
             accepts = None if filters.empty else filters.accepts
-            lists.append([cid for cid, _ in self.keywords.search(question, n, accepts)])
+            bm25 = self.keywords.search(question, n, accepts)
         fused: dict[str, float] = {}
-        for ranked in lists:
-            for rank, cid in enumerate(ranked):
+        for ranked in (dense, bm25):
+            for rank, (cid, _) in enumerate(ranked):
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
-        return sorted(fused.items(), key=lambda kv: kv[1], reverse=True)[:k]
+        d = {cid: (rank, dist) for rank, (cid, dist) in enumerate(dense, 1)}
+        b = {cid: (rank, score) for rank, (cid, score) in enumerate(bm25, 1)}
+        best = sorted(fused.items(), key=lambda kv: kv[1], reverse=True)[:k]
+        return [(cid, score, Ranks(*d.get(cid, (None, None)), *b.get(cid, (None, None)))) for cid, score in best]
+
+    def ranked_ids(self, question: str, k: int, filters: Filters | None = None, mode: Mode = "hybrid") -> list[tuple[str, float]]:
+        return [(cid, score) for cid, score, _ in self.ranked(question, k, filters, mode)]
 
     def __call__(self, question: str, k: int, filters: Filters | None = None, mode: Mode = "hybrid") -> list[Passage]:
-        ranked = self.ranked_ids(question, k, filters, mode)
-        chunks = self.store.get_chunks([cid for cid, _ in ranked])
+        ranked = self.ranked(question, k, filters, mode)
+        chunks = self.store.get_chunks([cid for cid, _, _ in ranked])
         out = []
-        for cid, score in ranked:
+        for cid, score, ranks in ranked:
             if cid not in chunks:  # deleted since the keyword index was built
                 continue
             text, meta = chunks[cid]
-            out.append(Passage(cid, str(meta["doc_id"]), text, int(meta["start"]), int(meta["end"]), score))
+            out.append(Passage(cid, str(meta["doc_id"]), text, int(meta["start"]), int(meta["end"]), score, ranks))
         return out

@@ -93,18 +93,19 @@ class AskFilters(BaseModel):
     published_to: PublishedDate | None = Field(None, description="Latest publication date, YYYY[-MM[-DD]].")
 
 
-class AskRequest(BaseModel):
+class Query(BaseModel):
+    """What a question and a search share: the words, how many passages, and which articles."""
+
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS, description="The question, in plain words.")
-    top_k: int | None = Field(None, ge=1, le=MAX_TOP_K, strict=True, description="Passages to read (default QA_TOP_K).")
+    top_k: int | None = Field(None, ge=1, le=MAX_TOP_K, strict=True, description="Passages to read or return (default QA_TOP_K).")
     filters: AskFilters | None = None
     as_of: Annotated[str, AfterValidator(_day)] | None = Field(
         None,
-        description="Answer as of this day, YYYY-MM-DD: only articles published on or before it are used; undated articles are left out.",
+        description="As of this day, YYYY-MM-DD: only articles published on or before it are used; undated articles are left out.",
         examples=["2024-03-05"],
     )
-    explain: bool = Field(False, description="Also list the reader's candidate answers that the answer checks dropped, and why (`dropped`).")
 
     @field_validator("question")
     @classmethod
@@ -113,6 +114,48 @@ class AskRequest(BaseModel):
         if not value:
             raise ValueError("question is empty")
         return value
+
+
+class AskRequest(Query):
+    explain: bool = Field(False, description="Also list the reader's candidate answers that the answer checks dropped, and why (`dropped`).")
+
+
+class SearchRequest(Query):
+    """Retrieval alone: the ranked passages a question would be answered from, for your own reader or model."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"question": "When was the first joint exercise?", "top_k": 5}]})
+
+
+class PassageScores(BaseModel):
+    """How each retriever ranked a passage, and the fused score that ordered it."""
+
+    fused: float = Field(..., description="Reciprocal rank fusion of the two rankings (higher is better).")
+    dense_rank: int | None = Field(None, description="1-based rank among the dense (embedding) candidates; null when not among them.")
+    dense_distance: float | None = Field(None, description="The vector store's distance to the question (lower is closer).")
+    bm25_rank: int | None = Field(None, description="1-based rank among the keyword (BM25) candidates; null when not among them.")
+    bm25_score: float | None = Field(None, description="The BM25 score (higher is better).")
+
+
+class SearchHit(BaseModel):
+    """One retrieved passage: `document.text[passage_start:passage_end] == passage`."""
+
+    rank: int = Field(..., description="1-based, after fusion and with copies of one story folded.")
+    doc_id: str
+    title: str
+    source: str
+    published: str | None = None
+    passage: str
+    passage_start: int
+    passage_end: int
+    scores: PassageScores
+    group: str | None = Field(None, description="The article's copy group (as in citations).")
+    copies: list[str] = Field(default_factory=list, description="Other articles of the same story whose passage ranked lower, folded under this one.")
+
+
+class SearchResponse(BaseModel):
+    question: str
+    passages: list[SearchHit]
+    timings_ms: dict[str, float] = Field(default_factory=dict)
 
 
 class Citation(BaseModel):

@@ -304,3 +304,16 @@ def test_explain_tells_why_each_candidate_was_refused(tmp_path: Path) -> None:
     # Without --explain the contract lists none.
     plain = json.loads(run_qa("ask", "When was Nikolai Patrushev born?", "--json", env=env).stdout)
     assert plain["dropped"] == []
+
+
+def test_search_prints_ranked_passages_and_the_same_json_as_the_api(tmp_path: Path) -> None:
+    env = qa_env(tmp_path / "data")
+    r = run_qa("search", "When was the first joint exercise?", "--top-k", "2", env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("[1] ") and "[2] " in r.stdout and "[3] " not in r.stdout
+    assert "fused " in r.stdout and ("dense #" in r.stdout or "BM25 #" in r.stdout)
+    j = run_qa("search", "When was the first joint exercise?", "--json", "--doc-id", "003_86bc19b1e0a8f9ad", env=env)
+    resp = json.loads(j.stdout)
+    assert resp["passages"] and all(h["doc_id"] == "003_86bc19b1e0a8f9ad" for h in resp["passages"])
+    bad = run_qa("search", "   ", env=env)
+    assert bad.returncode == 2 and bad.stderr.startswith("error:") and "Traceback" not in bad.stderr

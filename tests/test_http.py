@@ -87,6 +87,33 @@ def test_unknown_document_and_non_json(served) -> None:
     assert {"/ask", "/documents", "/documents/{doc_id}", "/health"} <= set(schema["paths"])
 
 
+def test_search_returns_ranked_passages_with_each_retrievers_scores(served) -> None:
+    """POST /search: retrieval alone, the same filters as /ask, copies folded, offsets that check."""
+    with httpx.Client(base_url=served.url, timeout=60) as client:
+        r = client.post("/search", json={"question": "When was the first joint exercise?", "top_k": 3})
+        assert r.status_code == 200, r.text
+        resp = r.json()
+        hits = resp["passages"]
+        assert [h["rank"] for h in hits] == [1, 2, 3]
+        assert "September" in " ".join(h["passage"] for h in hits[:2])
+        fused = [h["scores"]["fused"] for h in hits]
+        assert fused == sorted(fused, reverse=True)
+        for h in hits:
+            doc = client.get(f"/documents/{h['doc_id']}").json()
+            assert doc["text"][h["passage_start"] : h["passage_end"]] == h["passage"]
+            s = h["scores"]
+            assert s["dense_rank"] or s["bm25_rank"]
+            assert (s["dense_rank"] is None) == (s["dense_distance"] is None) and (s["bm25_rank"] is None) == (s["bm25_score"] is None)
+        # The same filters as /ask: one article only.
+        only = client.post("/search", json={"question": "When was the first joint exercise?", "filters": {"doc_ids": ["003_86bc19b1e0a8f9ad"]}}).json()
+        assert only["passages"] and {h["doc_id"] for h in only["passages"]} == {"003_86bc19b1e0a8f9ad"}
+        # Undated sample articles: nothing is published on or before any day.
+        assert client.post("/search", json={"question": "When was the first joint exercise?", "as_of": "2024-01-01"}).json()["passages"] == []
+        for bad in ({"question": ""}, {"question": "Who?", "top_k": 0}, {"question": "Who?", "explain": True}):
+            assert client.post("/search", json=bad).status_code == 422
+        assert "/search" in client.get("/openapi.json").json()["paths"]
+
+
 def test_health(served) -> None:
     h = httpx.get(served.url + "/health").json()
     assert h["status"] == "ok" and h["documents"] == 5 and h["chunks"] > 5
