@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -83,6 +85,18 @@ def by_source(citations: list[Citation]) -> list[tuple[list[Citation], list[Cita
     return list(folded.values())
 
 
+def shown_date(value: str) -> str:
+    """A stored date as people read it, as the page shows it: "2023-06-01 09:30 +00:00" rather than
+    ISO's "T" and seconds; a day alone stays "2023-06-01"."""
+    value = value.replace("T", " ", 1)
+    value = re.sub(r"(\d{2}:\d{2}):00(?=$|[Z+-])", r"\1", value)
+    return re.sub(r"(\d{2}:\d{2}(?::\d{2})?)([Z+-])", r"\1 \2", value)
+
+
+def _dated(published: str | None) -> str:
+    return f" ({shown_date(published)})" if published else ""
+
+
 def print_passages(resp: SearchResponse) -> None:
     """`qa search`: each passage with its article, dates, ranks and scores."""
     if not resp.passages:
@@ -90,8 +104,7 @@ def print_passages(resp: SearchResponse) -> None:
         return
     for hit in resp.passages:
         s = hit.scores
-        date = f" ({hit.published})" if hit.published else ""
-        out.print(Text(f"[{hit.rank}] {hit.title}{date} — {hit.doc_id}", style="bold"))
+        out.print(Text(f"[{hit.rank}] {hit.title}{_dated(hit.published)} — {hit.doc_id}", style="bold"))
         ranks = [f"fused {s.fused:.4f}"]
         ranks.append(f"dense #{s.dense_rank} ({s.dense_distance:.3f})" if s.dense_rank else "dense: not a candidate")
         ranks.append(f"BM25 #{s.bm25_rank} ({s.bm25_score:.2f})" if s.bm25_rank else "BM25: not a candidate")
@@ -118,21 +131,21 @@ def print_answer(resp: AskResponse) -> None:
         return
     out.print(Text(resp.answer, style="bold green"))
     out.print(f"score {resp.score:.2f} · {found_in(resp.articles, resp.sources)}")
-    for i, (first, copies) in enumerate(by_source(resp.citations), 1):
+    n = 0  # one number per passage shown, 1..n in order
+    for first, copies in by_source(resp.citations):
         for c in first:
+            n += 1
             out.print()
-            date = f" ({c.published})" if c.published else ""
-            out.print(Text(f"[{i}] {c.title}{date} — {c.doc_id}", style="bold"))
+            out.print(Text(f"[{n}] {c.title}{_dated(c.published)} — {c.doc_id}", style="bold"))
             out.print(_answer_sentence(c))
         for c in copies:
-            date = f" ({c.published})" if c.published else ""
-            out.print(Text(f"    copy: {c.title}{date} — {c.doc_id}", style="italic"))
+            out.print(Text(f"    copy: {c.title}{_dated(c.published)} — {c.doc_id}", style="italic"))
     if resp.most_recent and resp.alternatives:
         out.print()
         out.print(Text("The most recent article's answer; earlier articles said:", style="italic"))
     for alt in resp.alternatives:
         out.print()
         # Each article with its date: for a question about the latest state, the dates are the point.
-        docs = ", ".join(dict.fromkeys(f"{c.doc_id} ({c.published})" if c.published else c.doc_id for c in alt.citations))
+        docs = ", ".join(dict.fromkeys(f"{c.doc_id}{_dated(c.published)}" for c in alt.citations))
         lead = "" if resp.most_recent else "Other articles say: "
         out.print(Text(f"{lead}{alt.answer} (score {alt.score:.2f}; {docs})", style="italic"))

@@ -107,9 +107,12 @@ class Query(BaseModel):
         examples=["2024-03-05"],
     )
 
-    @field_validator("question")
+    # Before the length check: an empty and a blank question get the same message.
+    @field_validator("question", mode="before")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
+    def _not_blank(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value  # the type check says what is wrong
         value = as_read(value)
         if not value:
             raise ValueError("question is empty")

@@ -31,3 +31,13 @@ def test_a_question_is_read_in_its_visible_plain_letters(raw: str, read: str) ->
 def test_a_question_of_invisible_characters_only_is_refused(raw: str) -> None:
     with pytest.raises(ValidationError, match="question is empty"):
         AskRequest(question=raw)
+
+
+def test_an_empty_and_a_blank_question_get_one_message() -> None:
+    from qa.schema import AskRequest, SearchRequest
+
+    for model in (AskRequest, SearchRequest):
+        for question in ("", "   ", "\u200b\t"):
+            with pytest.raises(ValidationError) as info:
+                model(question=question)
+            assert [e["msg"] for e in info.value.errors()] == ["Value error, question is empty"]
