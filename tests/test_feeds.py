@@ -467,7 +467,8 @@ def test_a_trickling_page_is_cut_off_at_the_deadline(trickle: Trickle, path: str
     with Fetcher(deadline_s=1.0, timeout_s=5.0, retries=2, backoff_s=0.01, host_delay_s=0.0) as f, pytest.raises(TooSlow) as exc:
         f.get(trickle.url + path)
     took = time.monotonic() - started
-    assert took < 2.0, took
+    # Cut off near the 1 s deadline, well before the 30 s the page trickles for (a loose bound: a busy machine is slow to wake).
+    assert took < 10.0, took
     assert exc.value.reason == "took longer than 1 s (QA_FETCH_DEADLINE_S)"
 
 
@@ -503,7 +504,7 @@ def test_the_fetch_route_answers_504_by_the_deadline_and_health_meanwhile(tmp_pa
         fetching.join(30)
         r = answer["response"]
         assert r.status_code == 504 and "took longer than 2 s" in r.json()["detail"], r.text
-        assert answer["took"] < 3.0, answer["took"]
+        assert answer["took"] < 15.0, answer["took"]  # near the 2 s deadline, not the 30 s the page trickles for
     finally:
         server.should_exit = True
         thread.join(10)
