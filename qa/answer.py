@@ -57,7 +57,6 @@ def assemble(
     alternative_ratio: float = 0.75,
     max_alternatives: int = 3,
     mentions: Sequence[Span] = (),
-    fuller: Sequence[Span] = (),
     say_otherwise: bool = True,
     explain: bool = False,
 ) -> AskResponse:
@@ -67,8 +66,7 @@ def assemble(
     when their words can be what the question asks for (`answer_type`: "Monday" is no answer
     to "When was X born?", nor is a span of the question's own words), and not from a sentence
     giving another owner's thing than the one asked for (`owner`: Pakistan's advisor is no
-    answer to "Who is India's National Security Advisor?"). `fuller` spans are whole names the
-    reader scored around a surname it proposed (`qa.mentions.fuller`): candidates like any other.
+    answer to "Who is India's National Security Advisor?").
     Answers are ranked by their best span margin, which is comparable across passages; the
     calibration turns a margin into a span score, and a place is cited when its span score
     clears the span threshold (`Group.citations`). The answer's own score is the `confidence`
@@ -83,7 +81,7 @@ def assemble(
     answer_threshold = threshold if threshold is not None else (confidence or calibration).threshold
     span_threshold = min(answer_threshold, calibration.threshold) if confidence else answer_threshold
     places = [_place(p, documents) for p in passages]
-    verdicts = [(s, check(question, s.text, _at(places[s.passage], s))) for s in (*spans, *fuller)]
+    verdicts = [(s, check(question, s.text, _at(places[s.passage], s))) for s in spans]
     groups = group_spans(passages, [s for s, v in verdicts if v.kept], documents, calibration)
     dropped = _dropped(verdicts, passages) if explain else []
     cite_mentions(groups, passages, [m for m in mentions if check(question, m.text, _at(places[m.passage], m), PLACE_CHECKS).kept], documents, calibration)

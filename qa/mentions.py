@@ -1,33 +1,10 @@
-"""More places for what the reader proposed: other mentions of its words, and the whole names around a surname."""
+"""More places for what the reader proposed: the other mentions of its words."""
 
 from __future__ import annotations
 
 import re
 
-from qa.names import fuller_names
 from qa.read import Calibration, Reading, Span
-
-
-def fuller(reading: Reading, passages: list[str], calibration: Calibration) -> list[Span]:
-    """The whole names a proposed one-word name stands for in the passages read ("Simone Biles"
-    for "Biles"), each scored by the reader (margin above 0).
-
-    News names a person in full once and by surname after, and the decoder keeps a few spans
-    a window: the whole name is often read but not proposed. The reader's own margin for it
-    decides whether it competes.
-    """
-    seen = {(s.passage, s.start, s.end) for s in reading.spans}
-    out: list[Span] = []
-    for word in dict.fromkeys(s.text for s in reading.spans if " " not in s.text):
-        for p, passage in enumerate(passages):
-            for a, b in fuller_names(passage, word):
-                if (p, a, b) in seen:
-                    continue
-                seen.add((p, a, b))
-                margin = reading.margin_at(p, a, b)
-                if margin is not None and margin > 0:
-                    out.append(Span(p, a, b, passage[a:b], margin, calibration(margin)))
-    return out
 
 
 def mentions(reading: Reading, passages: list[str], calibration: Calibration) -> list[Span]:

@@ -107,30 +107,9 @@ _NOT_NAME_WORDS = {
     "of", "to", "into", "over", "under", "this", "that", "these", "those", "its", "his", "her", "their",
     "our", "my", "your", "when", "while", "where", "who", "which", "what",
 }
-# Up to three capitalised words right before a word: the given names or title of a surname.
-_BEFORE = r"(?<![\w.'’-])((?:[^\W\d_][\w.'’-]*[ \t]+){1,3})"
-
-
 def name_words(words: list[str]) -> bool:
     """Whether every word is a capitalised word of letters or digits (dots, hyphens, apostrophes allowed): "Lt.", "Jean-Luc", "O'Neil", "R2-D2"."""
     return all(
         w[:1].isupper() and all(ch.isalnum() or ch in ".-'’" for ch in w) and w.casefold().strip(".") not in _NOT_NAME_WORDS
         for w in words
     )
-
-
-def fuller_names(text: str, word: str) -> list[tuple[int, int]]:
-    """Where `text` names `word` with the capitalised words before it ("Simone Biles" for "Biles"):
-    (start, end) of each such reading, shortest first at each mention ("Joe Biden", then
-    "President Joe Biden"), so the reader can score each and keep the one it prefers."""
-    if not name_words([word]) or len(word.split()) != 1:
-        return []
-    out: list[tuple[int, int]] = []
-    for m in re.finditer(_BEFORE + re.escape(word) + r"(?!\w)", text):
-        words = m.group(1).split()
-        starts = [m.start(1) + w.start() for w in re.finditer(r"\S+", m.group(1))]
-        for k in range(len(words) - 1, -1, -1):
-            if not name_words(words[k:]) or words[k].endswith((",", ";", ":")):
-                break
-            out.append((starts[k], m.end()))
-    return out

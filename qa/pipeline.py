@@ -215,7 +215,6 @@ class Pipeline:
             max_alternatives=CANDIDATES if latest else 3,
             say_otherwise=not latest,  # the newest answer may come in a sentence naming the one it replaced
             mentions=reading.mentions,
-            fuller=reading.fuller,
             explain=request.explain,
         )
         if latest:

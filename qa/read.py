@@ -80,7 +80,6 @@ class Reading:
     best_margin: list[float]
     windows: list[_Window]
     mentions: list[Span] = field(default_factory=list)
-    fuller: list[Span] = field(default_factory=list)  # whole names around a proposed surname (`qa.mentions.fuller`)
 
     def margin_at(self, passage: int, start: int, end: int) -> float | None:
         """The reader's margin for an exact character span of a passage (None if unreadable)."""
@@ -288,6 +287,6 @@ class Reader:
                 best_margin[p] = max(best_margin[p], sp.margin)
         ranked = sorted(spans.values(), key=lambda s: s.margin, reverse=True)
         reading = Reading(ranked, best_margin, windows)
-        from qa.mentions import fuller, mentions  # qa.mentions builds on this module's Reading and Span
+        from qa.mentions import mentions  # qa.mentions builds on this module's Reading and Span
 
-        return replace(reading, mentions=mentions(reading, passages, self.calibration), fuller=fuller(reading, passages, self.calibration))
+        return replace(reading, mentions=mentions(reading, passages, self.calibration))

@@ -478,25 +478,3 @@ def test_a_question_in_compatibility_forms_is_read_as_plain_letters(pipeline) ->
     request = AskRequest(question="  Ｗｈｅｎ was the ﬁrst joint exercise？ ")
     assert request.question == "When was the first joint exercise?"
     assert pipeline.ask(request).answer == "September"
-
-
-def test_a_surname_the_reader_proposes_is_answered_with_the_whole_name_it_scores() -> None:
-    """Real reader: news names a person in full once and by surname after; the decoder proposes
-    "Biles", and the reader's own margin for "Simone Biles" makes the whole name the answer."""
-    from qa.read import Reader
-
-    reader = Reader()
-    text = ("Gymnast Simone Biles won her sixth all-around title on Sunday in Antwerp. After the final, "
-            "Biles said the floor routine was the hardest part, and her coach agreed with Biles.")
-    question = "Who said the floor routine was the hardest part?"
-    reading = reader.read(question, [text])
-    assert reading.spans[0].text == "Biles"
-    assert any(s.text == "Simone Biles" for s in reading.fuller)
-    docs = {"biles": _doc("biles", text)}
-    passages = [Passage("biles::0", "biles", text, 0, len(text), 0.0)]
-    without = assemble(question, passages, reading.spans, docs, reader.calibration)
-    assert without.answer == "Biles"
-    r = assemble(question, passages, reading.spans, docs, reader.calibration, fuller=reading.fuller)
-    assert r.answer == "Simone Biles"
-    c = r.citations[0]
-    assert text[c.answer_start : c.answer_end] == "Simone Biles"

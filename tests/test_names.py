@@ -42,21 +42,3 @@ def test_a_passage_is_about_the_question_when_it_names_what_the_question_names()
     assert mentioned(["American", "Kansas City Chiefs"], passage)  # one of several one-word names may be a people
     assert not mentioned(["American", "European"], passage)  # but not all of them
     assert mentioned([], passage)
-
-
-def test_a_surname_is_found_with_the_capitalised_words_before_it_and_nothing_else() -> None:
-    from qa.names import fuller_names
-
-    text = ("Gymnast Simone Biles won gold. Later, Biles said she was tired. President Joe Biden met "
-            "Speaker Kevin McCarthy. In McCarthy's view, the deal holds. The Biles family cheered.")
-    readings = {w: [text[a:b] for a, b in fuller_names(text, w)] for w in ("Biles", "Biden", "McCarthy")}
-    # Shortest first at each mention; never across a comma ("Later, Biles"), never a word that is no
-    # name ("In", "The"); the reader scores each and keeps what it prefers.
-    assert readings == {
-        "Biles": ["Simone Biles", "Gymnast Simone Biles"],
-        "Biden": ["Joe Biden", "President Joe Biden"],
-        "McCarthy": ["Kevin McCarthy", "Speaker Kevin McCarthy"],
-    }
-    assert all(text[a:b].endswith("Biles") for a, b in fuller_names(text, "Biles"))
-    # Only a one-word name has fuller readings.
-    assert fuller_names(text, "gold") == [] and fuller_names(text, "Joe Biden") == []
