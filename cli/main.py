@@ -20,6 +20,7 @@ from cli.sources import period_seconds, split_sources, sync_over
 from qa.schema import AskFilters, AskRequest, AskResponse, SearchRequest, SearchResponse
 
 M = TypeVar("M", bound=BaseModel)
+Q = TypeVar("Q", bound=BaseModel)
 
 app = typer.Typer(cls=_Group, add_completion=False, no_args_is_help=True, help="Answer questions from your articles, with the exact words and their sources.")
 docs_app = typer.Typer(cls=_Group, no_args_is_help=True, help="List, show and delete indexed documents.")
@@ -44,6 +45,26 @@ def _pipeline():
         fail(f"can't open the store: {exc}", EXIT_UNAVAILABLE)
     return pipe
 
+
+
+def _query(model: type[Q], question: str, top_k: int | None, doc_id: list[str] | None, source: str | None,
+           published_from: str | None, published_to: str | None, as_of: str | None, **extra) -> Q:
+    """The request `ask` and `search` build from their options; a bad option is one line and exit 2."""
+    try:
+        filters = None
+        if doc_id or source or published_from or published_to:
+            filters = AskFilters(doc_ids=doc_id or None, source=source, published_from=published_from, published_to=published_to)
+        return model(question=question, top_k=top_k, filters=filters, as_of=as_of, **extra)
+    except ValidationError as exc:
+        fail(validation_message(exc))
+
+
+def _ready_pipeline():
+    """The local pipeline, with the sample articles in an index that was empty (and a line saying so)."""
+    pipe = _pipeline()
+    if pipe.ensure_sample_corpus():
+        err.print(f"The index was empty: ingested the bundled sample articles ({count(pipe.store.count()[0], 'document')}).")
+    return pipe
 
 
 def _remote(url: str, route: str, request: BaseModel, response: type[M]) -> M:
@@ -82,20 +103,8 @@ def ask(
     explain: Annotated[bool, typer.Option("--explain", help="Also show the candidate answers the answer checks refused, and why.")] = False,
 ) -> None:
     """Answer a question from the indexed articles, with its sources."""
-    try:
-        filters = None
-        if doc_id or source or published_from or published_to:
-            filters = AskFilters(doc_ids=doc_id or None, source=source, published_from=published_from, published_to=published_to)
-        request = AskRequest(question=question, top_k=top_k, filters=filters, as_of=as_of, explain=explain)
-    except ValidationError as exc:
-        fail(validation_message(exc))
-    if url:
-        resp = _remote(url, "/ask", request, AskResponse)
-    else:
-        pipe = _pipeline()
-        if pipe.ensure_sample_corpus():
-            err.print(f"The index was empty: ingested the bundled sample articles ({count(pipe.store.count()[0], 'document')}).")
-        resp = pipe.ask(request)
+    request = _query(AskRequest, question, top_k, doc_id, source, published_from, published_to, as_of, explain=explain)
+    resp = _remote(url, "/ask", request, AskResponse) if url else _ready_pipeline().ask(request)
     if as_json:
         sys.stdout.write(resp.model_dump_json(indent=2) + "\n")
     else:
@@ -117,20 +126,8 @@ def search(
     as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="YYYY-MM-DD", help="Only articles published on or before this day.")] = None,
 ) -> None:
     """The passages a question would be answered from, best first, with each retriever's rank and score."""
-    try:
-        filters = None
-        if doc_id or source or published_from or published_to:
-            filters = AskFilters(doc_ids=doc_id or None, source=source, published_from=published_from, published_to=published_to)
-        request = SearchRequest(question=question, top_k=top_k, filters=filters, as_of=as_of)
-    except ValidationError as exc:
-        fail(validation_message(exc))
-    if url:
-        resp = _remote(url, "/search", request, SearchResponse)
-    else:
-        pipe = _pipeline()
-        if pipe.ensure_sample_corpus():
-            err.print(f"The index was empty: ingested the bundled sample articles ({count(pipe.store.count()[0], 'document')}).")
-        resp = pipe.search(request)
+    request = _query(SearchRequest, question, top_k, doc_id, source, published_from, published_to, as_of)
+    resp = _remote(url, "/search", request, SearchResponse) if url else _ready_pipeline().search(request)
     if as_json:
         sys.stdout.write(resp.model_dump_json(indent=2) + "\n")
     else:
