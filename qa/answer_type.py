@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
+from functools import lru_cache
 
 from qa.names import CALENDAR
 from qa.normalize import normalize_answer
@@ -68,6 +69,7 @@ _YEAR_DIGITS = re.compile(r"(?<!\d)\d{3,4}(?!\d)|\d0s\b|['’]\d\d\b|\d(?:st|nd|
 _NUMBERISH = re.compile(r"^(?:(?:thir|four|fif|six|seven|eigh|nine)teen|(?:twen|thir|for|fif|six|seven|eigh|nine)ty|(?:four|fif|six|seven|eigh|nin|ten)ths?)$|fold$")
 
 
+@lru_cache(maxsize=1024)
 def expected(question: str) -> Kind | None:
     """The kind of answer the question asks for; None when its words don't say clearly."""
     # Marks before the first word (quotes) don't move where the question opens.
