@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import mcp
 from api.guard import Guard
 from api.routers import ask, documents, health, search
 from index.store import IncompatibleStore, StoreUnavailable
@@ -31,8 +32,8 @@ MAX_JSON_BODY = 64_000  # /ask bodies; document uploads have their own limit
 
 @lru_cache(maxsize=1)
 def _route_table(app: FastAPI) -> tuple[tuple[re.Pattern, frozenset[str]], ...]:
-    """Each API path of the OpenAPI schema as a pattern with its methods, plus the page and static files."""
-    table = [(re.compile(r"^/$"), frozenset({"GET"})), (re.compile(r"^/static/.+$"), frozenset({"GET"}))]
+    """Each API path of the OpenAPI schema as a pattern with its methods, plus the page, static files and the MCP endpoint."""
+    table = [(re.compile(r"^/$"), frozenset({"GET"})), (re.compile(r"^/static/.+$"), frozenset({"GET"})), (re.compile(rf"^{mcp.PATH}$"), frozenset({"POST"}))]
     for template, operations in app.openapi()["paths"].items():
         pattern = "^" + re.sub(r"\\{[^}]+\\}", ".+", re.escape(template)) + "$"
         table.append((re.compile(pattern), frozenset(m.upper() for m in operations)))
@@ -49,6 +50,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     pipeline = Pipeline(settings)
+    tools = mcp.build(pipeline, over_http=True)
+
+    def body_limit(path: str) -> int:
+        # An upload's form fields and multipart framing ride on top of the document itself; a
+        # document reaches the MCP endpoint as a tool's JSON arguments.
+        return settings.max_upload_bytes + 64_000 if path.startswith(("/documents", mcp.PATH)) else MAX_JSON_BODY
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -61,7 +68,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # One process: models load in the background so /health and the page answer at
             # once; /ask says 503 until ready.
             threading.Thread(target=lambda: (pipeline.start(), pipeline.warm_writes()), daemon=True, name="warm-up").start()
-        yield
+        # The MCP endpoint's session manager runs its requests in a task group of its own.
+        async with tools.session_manager.run():
+            yield
 
     app = FastAPI(
         title="qa: cited answers from your articles",
@@ -73,10 +82,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
-
-    def body_limit(path: str) -> int:
-        # An upload's form fields and multipart framing ride on top of the document itself.
-        return settings.max_upload_bytes + 64_000 if path.startswith("/documents") else MAX_JSON_BODY
 
     # Outermost of the app's own layers, so its headers and refusals cover CORS answers too.
     app.add_middleware(
@@ -110,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search.router)
     app.include_router(documents.router)
     app.include_router(health.router)
+    app.router.routes.extend(mcp.http_routes(tools, body_limit(mcp.PATH)))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

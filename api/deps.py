@@ -33,13 +33,17 @@ def get_app_settings(request: Request) -> Settings:
 _bearer = HTTPBearer(auto_error=False, description="Needed for writes when the server sets QA_API_KEY.")
 
 
+def may_write(settings: Settings, token: str | None) -> bool:
+    """Whether a write may go ahead: no QA_API_KEY is set, or `token` is the key (the API's routes and the MCP tools alike)."""
+    key = settings.api_key
+    if key is None or not key.get_secret_value():
+        return True
+    return secrets.compare_digest((token or "").encode(), key.get_secret_value().encode())
+
+
 def require_write_key(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
     """With QA_API_KEY set, writes need `Authorization: Bearer <key>`; reads stay open."""
-    key = request.app.state.pipeline.settings.api_key
-    if key is None or not key.get_secret_value():
-        return
-    token = credentials.credentials if credentials else ""
-    if not secrets.compare_digest(token.encode(), key.get_secret_value().encode()):
+    if not may_write(request.app.state.pipeline.settings, credentials.credentials if credentials else None):
         raise HTTPException(
             HTTPStatus.UNAUTHORIZED,
             detail="this endpoint needs an API key: send 'Authorization: Bearer <key>'",

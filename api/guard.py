@@ -23,7 +23,7 @@ WRITE_REFUSALS: dict[int | str, dict] = {
     415: {"description": "Unsupported content type"},
 }
 # What the page itself sends; anything else on a write is refused before a route sees it.
-WRITE_TYPES = {"/ask": {"application/json"}, "/search": {"application/json"}, "/documents": {"application/json"}, "/documents/upload": {"multipart/form-data"}, "/documents/fetch": {"application/json"}}
+WRITE_TYPES = {"/ask": {"application/json"}, "/search": {"application/json"}, "/documents": {"application/json"}, "/documents/upload": {"multipart/form-data"}, "/documents/fetch": {"application/json"}, "/mcp": {"application/json"}}
 SECRET_PARAMS = {"api_key", "apikey", "key", "token", "access_token", "authorization", "bearer"}
 
 PAGE_CSP = (

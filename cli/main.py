@@ -268,6 +268,22 @@ def serve(
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info", access_log=False)
 
 
+@app.command("mcp", cls=_Command)
+def mcp_server() -> None:
+    """Serve the tools (ask, search, list_documents, get_document, add_document) to a local MCP client over stdio."""
+    from qa.settings import get_settings
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        fail(f"bad setting: {validation_message(exc)}")
+    # stdout carries the protocol: every log line goes to stderr.
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from api.mcp import serve_stdio
+
+    serve_stdio(_pipeline())
+
+
 @docs_app.command("list", cls=_Command)
 def docs_list(as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False) -> None:
     """List indexed documents."""

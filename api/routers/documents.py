@@ -34,7 +34,8 @@ async def get_document(doc_id: DocId, pipe: PipelineDep) -> DocumentOut:
     return DocumentOut.of(d)
 
 
-def _pasted(doc: DocumentIn) -> Document:
+def as_document(doc: DocumentIn) -> Document:
+    """The document a JSON body describes (POST /documents and the MCP `add_document` tool)."""
     return Document(
         id=doc.doc_id or derive(doc.title, from_title=True),
         title=doc.title.strip(),
@@ -57,7 +58,7 @@ async def _ingest(pipe, docs: list[Document]) -> IngestOut:
 )
 async def add_document(doc: DocumentIn, pipe: PipelineDep) -> IngestOut:
     """Add or replace an article given as JSON. Posting the same one again changes nothing."""
-    return await _ingest(pipe, [_pasted(doc)])
+    return await _ingest(pipe, [as_document(doc)])
 
 
 @router.post(
