@@ -11,6 +11,7 @@ as on the API. The core (`qa/`) knows nothing of this module.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
@@ -25,6 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.routing import BaseRoute
 
 from api.deps import may_write
+from api.routers import ask as ask_route
+from api.routers import documents as documents_route
+from api.routers import search as search_route
 from api.routers.documents import as_document
 from index.ids import MAX_ID_CHARS
 from index.store import IncompatibleStore, StoreUnavailable
@@ -40,6 +44,7 @@ INSTRUCTIONS = (
     "stand. `ask` gives one answer with numbered citations, or says the articles don't answer; `search` gives the "
     "ranked passages alone. `list_documents` and `get_document` read the collection; `add_document` adds an article."
 )
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 KEY_REQUIRED = "this tool needs an API key: send 'Authorization: Bearer <key>' with the request"
 
 
@@ -86,11 +91,12 @@ class _Tool(Tool):
             raise
 
 
-def _tool(fn: Callable[..., Any], *, request: type[BaseModel] | None = None, title: str, read_only: bool, description: str | None = None) -> Tool:
+def _tool(fn: Callable[..., Any], route: Callable[..., Any], *, request: type[BaseModel] | None = None, title: str, read_only: bool) -> Tool:
+    """`fn` as a tool described as its API route is, plus what `fn` says; with `request`, that model is its input schema."""
     tool = Tool.from_function(
         fn,
         title=title,
-        description=description,
+        description="\n\n".join(inspect.cleandoc(f.__doc__) for f in (route, fn) if f.__doc__),
         # A write replaces a document given the same id again.
         annotations=ToolAnnotations(title=title, read_only_hint=read_only, destructive_hint=not read_only, idempotent_hint=True, open_world_hint=False),
     )
@@ -181,9 +187,7 @@ def build(pipeline: Pipeline, *, over_http: bool) -> MCPServer:
             raise ToolError(str(exc)) from None
 
     def ask(request: AskRequest) -> Annotated[CallToolResult, AskResponse]:
-        """Answer a question with the exact words of the articles and where they stand.
-
-        The result is the `POST /ask` contract: `answer` (null when the articles don't answer), `score` (the
+        """The result is the `POST /ask` contract: `answer` (null when the articles don't answer), `score` (the
         probability that it is right) and `citations`, each with its article and the answer's characters in
         the article's text. The text lists the citations as [1]..[n].
         """
@@ -191,12 +195,12 @@ def build(pipeline: Pipeline, *, over_http: bool) -> MCPServer:
         return _result(render_answer(resp), resp.model_dump(mode="json"))
 
     def search(request: SearchRequest) -> Annotated[CallToolResult, SearchResponse]:
-        """The passages a question would be read from, best first, with each retriever's rank and score (the `POST /search` contract)."""
+        """The result is the `POST /search` contract."""
         resp: SearchResponse = guarded(lambda: ready().search(request))
         return _result(render_passages(resp), resp.model_dump(mode="json"))
 
     def list_documents() -> Annotated[CallToolResult, list[DocumentSummary]]:
-        """Every indexed article, without its text (`GET /documents`)."""
+        """The result is `GET /documents`' list, as `result`."""
         docs = [DocumentSummary.of(d) for d in guarded(pipeline.list_documents)]
         text = "\n".join(f"{d.doc_id}\t{d.published or '-'}\t{d.title}" for d in docs) or "No documents."
         return _result(text, {"result": [d.model_dump(mode="json") for d in docs]})
@@ -204,17 +208,14 @@ def build(pipeline: Pipeline, *, over_http: bool) -> MCPServer:
     def get_document(
         doc_id: Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS, description="The article's id, as in citations and `list_documents`.")],
     ) -> DocumentOut:
-        """One article with its full text (`GET /documents/{doc_id}`); citation offsets index this `text`."""
+        """The result is `GET /documents/{doc_id}`'s document."""
         d = guarded(lambda: pipeline.get_document(doc_id))
         if d is None:
             raise ToolError(f"no document {doc_id!r}")
         return DocumentOut.of(d)
 
     def add_document(request: DocumentIn, ctx: Context) -> IngestOut:
-        """Add or replace an article (`POST /documents`). Adding the same one again changes nothing.
-
-        Over HTTP, when the server sets QA_API_KEY, the request needs `Authorization: Bearer <key>`.
-        """
+        """As `POST /documents`. Over HTTP, when the server sets QA_API_KEY, the request needs `Authorization: Bearer <key>`."""
         if over_http and not may_write(settings, _bearer(ctx.headers)):
             raise ToolError(KEY_REQUIRED)
         if len(request.text.encode()) > settings.max_upload_bytes:
@@ -222,11 +223,11 @@ def build(pipeline: Pipeline, *, over_http: bool) -> MCPServer:
         return IngestOut.of(guarded(lambda: pipeline.add_documents([as_document(request)])))
 
     tools = [
-        _tool(ask, request=AskRequest, title="Ask the articles", read_only=True),
-        _tool(search, request=SearchRequest, title="Search the articles", read_only=True),
-        _tool(list_documents, title="List the articles", read_only=True),
-        _tool(get_document, title="Read one article", read_only=True),
-        _tool(add_document, request=DocumentIn, title="Add an article", read_only=False),
+        _tool(ask, ask_route.ask, request=AskRequest, title="Ask the articles", read_only=True),
+        _tool(search, search_route.search, request=SearchRequest, title="Search the articles", read_only=True),
+        _tool(list_documents, documents_route.list_documents, title="List the articles", read_only=True),
+        _tool(get_document, documents_route.get_document, title="Read one article", read_only=True),
+        _tool(add_document, documents_route.add_document, request=DocumentIn, title="Add an article", read_only=False),
     ]
     return MCPServer(
         "qa",
@@ -234,7 +235,8 @@ def build(pipeline: Pipeline, *, over_http: bool) -> MCPServer:
         instructions=INSTRUCTIONS,
         version=__version__,
         tools=tools,
-        log_level=settings.log_level.upper() if settings.log_level.upper() in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") else "INFO",
+        # Logging is the app's (or `qa mcp`'s) own, configured before this: the SDK's setup then changes nothing.
+        log_level=settings.log_level.upper() if settings.log_level.upper() in _LEVELS else "INFO",
     )
 
 
