@@ -49,7 +49,7 @@ def readme_example() -> str:
 def test_readme_example_runs(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "qa" / "sample_corpus", tmp_path / "articles")
     (tmp_path / "example.py").write_text(readme_example())
-    r = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True, timeout=600, env=qa_env(tmp_path / "unused"))
+    r = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, capture_output=True, text=True, timeout=900, env=qa_env(tmp_path / "unused"))
     assert r.returncode == 0, r.stderr[-3000:]
     lines = r.stdout.splitlines()
     assert lines[0] == "5 articles added"
