@@ -153,6 +153,10 @@ def _failure_line(source: str, reason: str) -> str:
 def ingest(
     paths: Annotated[list[str], typer.Argument(metavar="PATH", help="Files (.txt .md .html .pdf .jsonl), folders, feeds (an RSS/Atom URL or .rss/.atom/.xml file) or article URLs.")],
     prune: Annotated[bool, typer.Option("--prune", help="Remove indexed documents from files that are no longer in PATHS.")] = False,
+    replace_taken: Annotated[
+        bool,
+        typer.Option("--replace", help="A file whose id (from its name) holds a different document from elsewhere replaces it; by default it gets an id of its own."),
+    ] = False,
 ) -> None:
     """Index articles. Unchanged ones are skipped; changed ones replace their old chunks."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
@@ -187,7 +191,7 @@ def ingest(
                 if periodic:
                     periodic(done, total, elapsed)
 
-            report = pipe.ingest_paths(files, prune=prune, progress=progress)
+            report = pipe.ingest_paths(files, prune=prune, replace_taken=replace_taken, progress=progress)
     if remote:
         fetcher, sync = sync_over(pipe)
         with fetcher:
@@ -198,6 +202,9 @@ def ingest(
         report.chunks += cycle.ingest.chunks
     for failure in report.failed:
         err.print(f"skipped: {_failure_line(failure.source, failure.reason)}", markup=False)
+    for new_id, taken in report.renamed.items():
+        if new_id in report.added:
+            err.print(f"kept apart: {new_id} ({taken!r} holds a different document; --replace replaces it)", markup=False)
     out.print(report.summary())
     if report.failed:
         raise typer.Exit(EXIT_PARTIAL)

@@ -132,10 +132,12 @@ class Pipeline:
         return self._retriever
 
     # -- documents ---------------------------------------------------------------------
-    def ingest_paths(self, paths: list[Path], *, prune: bool = False, progress: Callable[[int, int, str], None] | None = None) -> IngestReport:
+    def ingest_paths(
+        self, paths: list[Path], *, prune: bool = False, replace_taken: bool = False, progress: Callable[[int, int, str], None] | None = None
+    ) -> IngestReport:
         self.open_store()
         with self._write_lock:
-            report = self._indexer.ingest_paths(paths, prune=prune, progress=progress)
+            report = self._indexer.ingest_paths(paths, prune=prune, replace_taken=replace_taken, progress=progress)
         return report
 
     def add_documents(self, docs: list[Document]) -> IngestReport:
