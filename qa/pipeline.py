@@ -116,6 +116,11 @@ class Pipeline:
             log.warning("copy index not loaded ahead of writes: %s", exc)
 
     @property
+    def sample_pending(self) -> bool:
+        """The store was empty when opened and the sample articles are still to be ingested (a write)."""
+        return self._sample_pending
+
+    @property
     def status(self) -> str:
         if self.ready.is_set():
             return "ok"
