@@ -194,3 +194,129 @@ def test_an_upload_replaces_a_document_named_by_its_id(client: TestClient) -> No
     bad = client.post("/documents/upload", files={"file": ("x.jsonl", b'{"id": "a", "title": "A", "text": "B"}\n')}, data={"doc_id": "x"})
     assert bad.status_code == 422 and "jsonl" in bad.json()["detail"]
     assert client.post("/documents/upload", files={"file": ("x.md", b"# X\n\ny")}, data={"doc_id": "../x"}).status_code == 422
+
+
+# -- one writer per data directory ---------------------------------------------------------------
+def _holder(data: Path):
+    """Another process holding the data directory's writer lock (as a running `qa serve` does)."""
+    import subprocess
+    import sys
+
+    code = "import sys, time; from pathlib import Path; from index.lock import lock_data_dir; lock_data_dir(Path(sys.argv[1])); print('locked', flush=True); time.sleep(600)"
+    proc = subprocess.Popen([sys.executable, "-c", code, str(data)], stdout=subprocess.PIPE, text=True, env={**qa_env(data), "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+@pytest.mark.slow
+def test_a_second_writer_on_a_data_directory_is_refused_in_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = qa_env(data, QA_SAMPLE_CORPUS="false")
+    (tmp_path / "a.txt").write_text("A title\n\nSome text to index.")
+    proc = _holder(data)
+    try:
+        for args in (["ingest", str(tmp_path / "a.txt")], ["serve", "--port", "9"], ["watch", "--once", "http://127.0.0.1:9/feed.xml"]):
+            r = run_qa(*args, env=env, timeout=600)
+            assert r.returncode == 3, (args, r.stdout, r.stderr)
+            assert r.stderr.strip() == f"error: data directory {data.resolve()} is in use by process {proc.pid} (a running qa serve, ingest or watch); stop it, or write through its API, or use another QA_DATA_DIR", r.stderr
+        # Readers share the directory with the writer.
+        listed = run_qa("docs", "list", env=env, timeout=600)
+        assert listed.returncode == 0, listed.stderr
+    finally:
+        proc.kill()
+        proc.wait()
+    # The lock goes with the process, however it ended.
+    r = run_qa("ingest", str(tmp_path / "a.txt"), env=env, timeout=600)
+    assert r.returncode == 0 and r.stdout.startswith("1 added"), r.stderr
+
+
+def test_the_lock_is_taken_once_per_process(tmp_path: Path) -> None:
+    from index.lock import LOCK_FILE, lock_data_dir, unlock_data_dir
+
+    lock_data_dir(tmp_path / "d")
+    lock_data_dir(tmp_path / "d")  # again in the same process: fine
+    assert (tmp_path / "d" / LOCK_FILE).read_text() == str(__import__("os").getpid())
+    unlock_data_dir(tmp_path / "d")
+
+
+# -- awkward files: deeply nested HTML, Latin-1 text ---------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("depth", [300, 100_000])
+def test_deeply_nested_html_is_refused_in_a_sentence(client: TestClient, depth: int) -> None:
+    html = b"<html><head><title>Deep</title></head><body>" + b"<div>" * depth + b"<p>" + b"Deep text of the page. " * 10 + b"</p>" + b"</div>" * depth + b"</body></html>"
+    started = time.monotonic()
+    r = client.post("/documents/upload", files={"file": ("deep.html", html)})
+    assert r.status_code == 422 and "nested more than 128 elements deep" in r.json()["detail"], r.text
+    assert time.monotonic() - started < 60
+
+
+def test_ordinary_nesting_is_read() -> None:
+    from index.load import from_bytes
+
+    html = b"<html><head><title>Shallow</title></head><body>" + b"<div>" * 40 + b"<article><p>" + b"The shallow page keeps its text for readers. " * 6 + b"</p></article>" + b"</div>" * 40 + b"</body></html>"
+    assert "shallow page keeps its text" in from_bytes("shallow.html", html)[0].text
+
+
+@pytest.mark.slow
+def test_a_latin1_upload_is_read_as_latin1(client: TestClient) -> None:
+    r = client.post("/documents/upload", files={"file": ("cafe.txt", "Café de la Gare\n\nLe café a rouvert à Genève, dit la propriétaire Hélène.".encode("latin-1"))})
+    assert r.status_code == 200 and r.json()["added"] == ["cafe"], r.text
+    doc = client.get("/documents/cafe").json()
+    assert doc["title"] == "Café de la Gare" and "à Genève" in doc["text"]
+    html = '<html><head><meta charset="iso-8859-15"><title>Zürich</title></head><body><article><p>'.encode() + ("Die Brücke in Zürich wurde für den Verkehr geöffnet. " * 5).encode("iso-8859-15") + b"</p></article></body></html>"
+    r = client.post("/documents/upload", files={"file": ("zurich.html", html)})
+    assert r.status_code == 200, r.text
+    assert "Brücke in Zürich" in client.get(f"/documents/{r.json()['added'][0]}").json()["text"]
+
+
+def test_text_in_utf16_with_its_mark_and_binary_files() -> None:
+    from index.load import LoadError, from_bytes
+
+    assert from_bytes("u.txt", "Title\n\nÜber alles.".encode("utf-16"))[0].text.endswith("Über alles.")
+    with pytest.raises(LoadError, match="binary"):
+        from_bytes("b.txt", b"abc\x00\x01\x02")
+
+
+# -- one huge feed can't starve the others -------------------------------------------------------
+@pytest.mark.slow
+def test_a_feed_gets_an_item_cap_and_a_time_budget_per_cycle(tmp_path: Path) -> None:
+    from index.feeds import STATE_FILE, Sync
+    from index.fetch import Fetcher
+    from qa.pipeline import Pipeline
+    from qa.settings import Settings
+    from tests.test_feeds import Site, publish
+
+    site = Site()
+    try:
+        pipe = Pipeline(Settings(data_dir=tmp_path / "data", sample_corpus=False))
+        pipe.open_store()
+        huge, small = publish(site, "huge", range(7000, 7006)), publish(site, "small", range(7100, 7102))
+
+        def sync(**limits) -> Sync:
+            fetcher = Fetcher(host_delay_s=0.0, backoff_s=0.01, retries=0, timeout_s=5.0)
+            return Sync(pipe.add_documents, pipe.store.claims, fetcher, tmp_path / "data" / STATE_FILE, **limits)
+
+        first = sync(max_items=4).run([huge, small])
+        assert len(first.ingest.added) == 6 and first.deferred == 2, first.summary()
+        assert first.summary() == "watch: 2 sources, 6 new, 0 changed, 0 unchanged, 0 failed, 2 deferred to the next cycle"
+        # The next cycle takes the items left over first, then checks known ones.
+        second = sync(max_items=4).run([huge, small])
+        assert len(second.ingest.added) == 2 and second.deferred == 2, second.summary()
+        # A budget spent on the first item of a feed leaves its other items for later, not the next feed's.
+        slow = publish(site, "slow", range(7200, 7203))
+        third = sync(budget_s=1e-9).run([slow, publish(site, "next", range(7300, 7301))])
+        assert len(third.ingest.added) == 2 and third.deferred == 2, third.summary()
+        assert any("/next/" in d.source for d in pipe.list_documents())
+    finally:
+        site.close()
+
+
+def test_the_feed_limits_are_settings(monkeypatch) -> None:
+    from qa.settings import Settings
+
+    monkeypatch.setenv("QA_FEED_MAX_ITEMS", "7")
+    monkeypatch.setenv("QA_FEED_BUDGET_S", "12.5")
+    s = Settings()
+    assert (s.feed_max_items, s.feed_budget_s) == (7, 12.5)
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "`QA_FEED_MAX_ITEMS`" in readme and "`QA_FEED_BUDGET_S`" in readme
