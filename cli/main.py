@@ -59,9 +59,35 @@ def _query(model: type[Q], question: str, top_k: int | None, doc_id: list[str] |
         fail(validation_message(exc))
 
 
+def _lock_for_writing(settings=None) -> None:
+    """This command writes to the embedded store: one writer per data directory (index/lock.py).
+
+    Readers (ask, search, docs list/show) share the directory with a writer; with a Chroma
+    server there is nothing local to guard (the server orders the writes).
+    """
+    from index.lock import DirectoryInUse, lock_data_dir
+    from qa.settings import get_settings
+
+    if settings is None:
+        try:
+            settings = get_settings()
+        except ValidationError as exc:
+            fail(f"bad setting: {validation_message(exc)}")
+    if settings.chroma_url:
+        return
+    try:
+        lock_data_dir(settings.data_dir)
+    except DirectoryInUse as exc:
+        fail(str(exc), EXIT_UNAVAILABLE)
+    except OSError as exc:
+        fail(f"can't lock the data directory {settings.data_dir}: {exc.strerror or exc}", EXIT_UNAVAILABLE)
+
+
 def _ready_pipeline():
     """The local pipeline, with the sample articles in an index that was empty (and a line saying so)."""
     pipe = _pipeline()
+    if pipe.sample_pending:
+        _lock_for_writing(pipe.settings)  # filling an empty index is a write
     if pipe.ensure_sample_corpus():
         err.print(f"The index was empty: ingested the bundled sample articles ({count(pipe.store.count()[0], 'document')}).")
     return pipe
@@ -153,6 +179,10 @@ def _failure_line(source: str, reason: str) -> str:
 def ingest(
     paths: Annotated[list[str], typer.Argument(metavar="PATH", help="Files (.txt .md .html .pdf .jsonl), folders, feeds (an RSS/Atom URL or .rss/.atom/.xml file) or article URLs.")],
     prune: Annotated[bool, typer.Option("--prune", help="Remove indexed documents from files that are no longer in PATHS.")] = False,
+    replace_taken: Annotated[
+        bool,
+        typer.Option("--replace", help="A file whose id (from its name) holds a different document from elsewhere replaces it; by default it gets an id of its own."),
+    ] = False,
 ) -> None:
     """Index articles. Unchanged ones are skipped; changed ones replace their old chunks."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
@@ -160,6 +190,7 @@ def ingest(
     files, remote = split_sources(paths)
     if prune and remote:
         fail("--prune works with files and folders only (feeds and URLs are kept current by `qa watch`)")
+    _lock_for_writing()
     pipe = _pipeline()
     # Each failure is printed below as one `skipped:` line; the indexer's log line for it
     # would say the same thing again.
@@ -187,7 +218,7 @@ def ingest(
                 if periodic:
                     periodic(done, total, elapsed)
 
-            report = pipe.ingest_paths(files, prune=prune, progress=progress)
+            report = pipe.ingest_paths(files, prune=prune, replace_taken=replace_taken, progress=progress)
     if remote:
         fetcher, sync = sync_over(pipe)
         with fetcher:
@@ -198,6 +229,9 @@ def ingest(
         report.chunks += cycle.ingest.chunks
     for failure in report.failed:
         err.print(f"skipped: {_failure_line(failure.source, failure.reason)}", markup=False)
+    for new_id, taken in report.renamed.items():
+        if new_id in report.added:
+            err.print(f"kept apart: {new_id} ({taken!r} holds a different document; --replace replaces it)", markup=False)
     out.print(report.summary())
     if report.failed:
         raise typer.Exit(EXIT_PARTIAL)
@@ -219,6 +253,7 @@ def watch(
     if files:
         fail(f"{files[0]}: not a feed or URL (watch takes feed URLs, .rss/.atom/.xml files and article URLs; use `qa ingest` for files)")
     interval = period_seconds(every)
+    _lock_for_writing()
     pipe = _pipeline()
     logging.getLogger("index.feeds").setLevel(logging.ERROR)  # failures are in the summary line
     stop = threading.Event()
@@ -261,6 +296,8 @@ def serve(
         fail("several workers need a Chroma server (set QA_CHROMA_URL): an embedded store can't be shared between processes")
     if workers > 1:
         os.environ["QA_WARM_BEFORE_SERVING"] = "1"  # the worker processes inherit it
+    else:
+        _lock_for_writing(settings)  # held by this process, which is the server, until it ends
     from api.memory import limit_malloc_arenas
 
     limit_malloc_arenas()  # before uvicorn starts threads: each would get an arena of its own
@@ -318,6 +355,7 @@ def docs_show(doc_id: str, as_json: Annotated[bool, typer.Option("--json", help=
 @docs_app.command("delete", cls=_Command)
 def docs_delete(doc_id: str) -> None:
     """Delete a document and its chunks."""
+    _lock_for_writing()
     if not _pipeline().delete_document(doc_id):
         fail(f"no document {doc_id!r}", EXIT_NOT_FOUND)
     out.print(f"deleted {doc_id}")

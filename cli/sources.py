@@ -29,7 +29,10 @@ def sync_over(pipe, stop=None, host_delay_s: float = 1.0, timeout_s: float = 20.
 
     fetcher = Fetcher(stop=stop, host_delay_s=host_delay_s, timeout_s=timeout_s, deadline_s=pipe.settings.fetch_deadline_s)
     pipe.open_store()
-    return fetcher, Sync(pipe.add_documents, pipe.store.claims, fetcher, pipe.settings.data_dir / STATE_FILE)
+    settings = pipe.settings
+    sync = Sync(pipe.add_documents, pipe.store.claims, fetcher, settings.data_dir / STATE_FILE,
+                max_items=settings.feed_max_items, budget_s=settings.feed_budget_s)
+    return fetcher, sync
 
 
 def period_seconds(text: str) -> float:

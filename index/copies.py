@@ -68,6 +68,11 @@ CREATE INDEX IF NOT EXISTS bands_id ON bands(id);
 """
 
 
+def resembles(a: np.ndarray, b: np.ndarray, threshold: float = THRESHOLD) -> bool:
+    """Whether two signatures' Jaccard estimate reaches the threshold: one story."""
+    return float(np.count_nonzero(a == b)) / PERMUTATIONS >= threshold
+
+
 def band_keys(values: np.ndarray, ranges: list[tuple[int, int]]) -> list[int]:
     """One 64-bit key per LSH band: two articles are candidates when any band's key is the same."""
     return [
@@ -130,7 +135,7 @@ class CopyIndex(SyncedIndex):
             db.executemany("INSERT OR IGNORE INTO bands(key, id) VALUES (?, ?)", [(k, row[0]) for k in band_keys(values, self._ranges)])
 
     def __len__(self) -> int:
-        return self._connect().execute("SELECT COUNT(*) FROM sigs").fetchone()[0]
+        return self._read(lambda db: db.execute("SELECT COUNT(*) FROM sigs").fetchone()[0], 0)
 
     # -- writing -------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -157,11 +162,15 @@ class CopyIndex(SyncedIndex):
             # The stored articles sharing the most bands with this one, at most MAX_CANDIDATES:
             # short texts full of the same boilerplate share bands with thousands of others, and
             # comparing them all cost more than the rest of ingest (eval.scale's padding articles).
-            for other, group, sig in self._connect().execute(
-                f"SELECT s.doc_id, s.grp, s.sig FROM sigs s JOIN (SELECT id, COUNT(*) AS shared FROM bands WHERE key IN ({marks}) "
-                "GROUP BY id ORDER BY shared DESC LIMIT ?) b ON s.id = b.id",
-                [*keys, MAX_CANDIDATES],
-            ):
+            stored = self._read(
+                lambda db: db.execute(
+                    f"SELECT s.doc_id, s.grp, s.sig FROM sigs s JOIN (SELECT id, COUNT(*) AS shared FROM bands WHERE key IN ({marks}) "
+                    "GROUP BY id ORDER BY shared DESC LIMIT ?) b ON s.id = b.id",
+                    [*keys, MAX_CANDIDATES],
+                ).fetchall(),
+                [],
+            )
+            for other, group, sig in stored:
                 candidates[other] = (group, np.frombuffer(sig, dtype="<u4"))
             shared = Counter(other for k in keys for other in self._pending_keys.get(k, ()))
             for other, _ in shared.most_common(MAX_CANDIDATES):

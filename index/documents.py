@@ -25,6 +25,9 @@ class Document:
     # against the store before writing; `origin` (a file's path) tells updates from clashes.
     derived_id: bool = False
     origin: str | None = None
+    # Asked for explicitly: a derived id replaces the different document that holds it
+    # (otherwise this one gets an id of its own).
+    replace: bool = False
 
     @property
     def content_hash(self) -> str:

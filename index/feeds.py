@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -170,6 +171,7 @@ class CycleReport:
     not_modified: list[str] = field(default_factory=list)  # known unchanged from a 304: the feed's items, or the page
     requests: int = 0
     stopped: bool = False
+    deferred: int = 0  # feed items left for the next cycle (the per-feed item cap or time budget was reached)
 
     @property
     def failed(self) -> list[LoadFailure]:
@@ -185,6 +187,8 @@ class CycleReport:
             shown = "; ".join(f"{f.source}: {_reason(f)}" for f in self.failed[:3])
             more = f"; +{len(self.failed) - 3} more" if len(self.failed) > 3 else ""
             line += f" ({shown}{more})"
+        if self.deferred:
+            line += f", {self.deferred} deferred to the next cycle"
         return line + (" (stopped)" if self.stopped else "")
 
 
@@ -205,11 +209,18 @@ class Sync:
         claims: Callable[[], Mapping[str, Claim]],
         fetcher: Fetcher,
         state_path: Path,
+        *,
+        max_items: int | None = None,
+        budget_s: float | None = None,
     ):
         self.add = add
         self.claims = claims
         self.fetcher = fetcher
         self.state = FetchState(state_path)
+        # One feed's share of a cycle: at most `max_items` of its items, and no new item once
+        # `budget_s` has passed on it; the rest wait for the next cycle, new items first.
+        self.max_items = max_items
+        self.budget_s = budget_s
 
     def run(self, sources: list[str]) -> CycleReport:
         report = CycleReport(sources=len(sources))
@@ -270,13 +281,29 @@ class Sync:
         self._items(items, str(path), stored, report)
 
     def _items(self, items: list[Item], feed: str, stored: set[str], report: CycleReport) -> bool:
-        """Fetch each item's page (conditionally) and write them in batches; True if none failed."""
+        """Fetch each item's page (conditionally) and write them in batches; True if none failed and none was deferred.
+
+        Items not stored yet come first, then those to check for changes; past the item cap or
+        the time budget the rest are deferred to the next cycle (so one huge or slow feed
+        can't hold up the other sources).
+        """
         ok = True
         pending: list[tuple[Document, str | None, Fetched | None]] = []
+        ordered = [i for i in items if i.key not in stored] + [i for i in items if i.key in stored]
+        if self.max_items is not None and len(ordered) > self.max_items:
+            report.deferred += len(ordered) - self.max_items
+            ordered = ordered[: self.max_items]
+            ok = False
+        until = time.monotonic() + self.budget_s if self.budget_s is not None else None
         try:
-            for item in items:
+            for n, item in enumerate(ordered):
                 if self.fetcher.stop.is_set():
                     raise Stopped()
+                if until is not None and n > 0 and time.monotonic() >= until:  # one item a cycle at least: progress
+                    report.deferred += len(ordered) - n
+                    ok = False
+                    log.info("watch: %s: time budget of %g s spent; %d items deferred", feed, self.budget_s, len(ordered) - n)
+                    break
                 try:
                     if item.link is None:
                         pending.append((_entry_document(item, feed), None, None))

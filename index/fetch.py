@@ -82,8 +82,40 @@ def _address(text: str) -> Address | None:
     return ip
 
 
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+
+
+def embedded_ipv4(ip: Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries and that a packet to it may reach: 6to4
+    (2002::/16), Teredo (2001::/32, its server and client), NAT64 (64:ff9b::/96, 64:ff9b:1::/48),
+    IPv4-mapped and IPv4-compatible (::a.b.c.d) forms."""
+    if ip.version != 6:
+        return []
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if any(ip in net for net in _NAT64):
+        found.append(low32)
+    if int(ip) >> 32 == 0 and int(ip) > 1:  # ::a.b.c.d (not :: or ::1, judged as they are)
+        found.append(low32)
+    return found
+
+
 def _refusal(ip: Address) -> str | None:
-    """What kind of address `ip` is when it is not a public one ("a loopback address"), else None."""
+    """What kind of address `ip` is when it is not a public one ("a loopback address"), else None.
+
+    An IPv6 address that embeds an IPv4 address is judged by that one too: 2002:7f00:1:: is
+    127.0.0.1 reached through 6to4.
+    """
+    for v4 in embedded_ipv4(ip):
+        kind = _refusal(v4)
+        if kind:
+            return f"an IPv6 address for {v4}, {kind}"
     for attr, name in (
         ("is_loopback", "loopback"),
         ("is_link_local", "link-local"),

@@ -15,6 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 MAX_ID_CHARS = 200
+# The origin of an uploaded file: its name only, which two different files can share, so it
+# never makes an upload an update of another document (see `Catalog.resolve`).
+UPLOAD_ORIGIN = "upload:"
 _DERIVED_CHARS = 80
 _SUFFIX_CHARS = 8
 _SUFFIXED = re.compile(r"^(?P<base>.+)-[0-9a-f]{%d}(?:[0-9a-f]{%d})?$" % (_SUFFIX_CHARS, _SUFFIX_CHARS))
@@ -102,13 +105,18 @@ class Catalog:
         suffixed = [f"{base[: MAX_ID_CHARS - n - 1]}-{content_hash[:n]}" for n in (_SUFFIX_CHARS, 2 * _SUFFIX_CHARS)]
         return [base, *suffixed, *(f"{base}-{content_hash}-{n}" for n in range(2, 2 + Catalog.NUMBERED))]
 
-    def resolve(self, base: str, content_hash: str, origin: str | None, source: str) -> str | None:
+    def resolve(self, base: str, content_hash: str, origin: str | None, source: str, *, replace: bool = False) -> str | None:
         """The id a document with a derived id gets.
 
-        Same content under the base id or its suffixed form: that id (unchanged). Same origin
-        (the same file ingested again): that id (an update). Otherwise the base id if free,
-        else the base id with a hash of the content.
+        `replace` (asked for explicitly): the base id, whatever holds it. Same content under
+        the base id or its suffixed form: that id (unchanged). Same origin (the same file
+        path or URL ingested again; not an upload, known by its name alone): that id (an
+        update). Otherwise the base id if free, else the base id with a hash of the content.
         """
+        if replace:
+            return base
+        if origin is not None and origin.startswith(UPLOAD_ORIGIN):
+            origin = None
         suffixed = self.candidates(base, content_hash)[1:3]
         for doc_id in (base, *suffixed):
             if doc_id in self.claims and self.claims[doc_id].content_hash == content_hash:

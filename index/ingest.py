@@ -9,7 +9,7 @@ from pathlib import Path
 
 from index import dates
 from index.chunk import Chunker, indexed_text
-from index.copies import CopyIndex
+from index.copies import CopyIndex, decode, resembles, signature
 from index.documents import Document
 from index.embed import Embedder
 from index.ids import Catalog, Claim
@@ -27,6 +27,9 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[LoadFailure] = field(default_factory=list)
+    # Added under an id of their own because the id derived for them holds a different
+    # document: new id -> that id (nothing was replaced; `replace` would have).
+    renamed: dict[str, str] = field(default_factory=dict)
     chunks: int = 0
 
     @property
@@ -82,11 +85,12 @@ class Indexer:
             if future:  # a page's or a feed's own date as much as a given one
                 report.failed.append(LoadFailure(doc.origin or doc.source, future))
                 continue
+            base = doc.id
             if doc.derived_id:
-                resolved = known.resolve(doc.id, doc.content_hash, doc.origin, doc.source)
+                resolved = known.resolve(doc.id, doc.content_hash, doc.origin, doc.source, replace=doc.replace)
                 if resolved is None:  # a partial catalog ran out of numbered forms: ask with every claim
                     known = self._full_catalog(known)
-                    resolved = known.resolve(doc.id, doc.content_hash, doc.origin, doc.source)
+                    resolved = known.resolve(doc.id, doc.content_hash, doc.origin, doc.source, replace=doc.replace)
                 doc = replace(doc, id=resolved)
             previous = known.claims.get(doc.id)
             if previous is not None and previous.content_hash == doc.content_hash:
@@ -98,6 +102,8 @@ class Indexer:
                 report.failed.append(LoadFailure(doc.origin or doc.source, f"duplicate document id {doc.id!r} in one write: kept the first"))
                 continue
             claimed.add(doc.id)
+            if doc.id != base and previous is None and base in known.claims:
+                report.renamed[doc.id] = base
             chunks = self.chunker(doc)
             # Claimed now, not after the write: a later document of the same batch with the
             # same derived id or the same content must see this one.
@@ -138,22 +144,49 @@ class Indexer:
             group, sig = self.copies.assign(doc.id, doc.text)
             extra[doc.id] = {"copy_group": group, "minhash": sig}
         self.store.put_documents(items, extra)
+        self._follow_replaced([doc.id for doc, replaced, _ in pending if replaced], extra)
         self.copies.written()
         for doc, replaced, chunks in pending:
             report.chunks += len(chunks)
             (report.updated if replaced else report.added).append(doc.id)
+
+    def _follow_replaced(self, doc_ids: list[str], extra: dict[str, dict]) -> None:
+        """The copies of a replaced article follow what it is now.
+
+        Those still copying it take its group (its own, or the story it copies now); those
+        it no longer resembles (the id now holds another story) form a group of their own,
+        named by the first of them, so they never count as one source with the new article.
+        """
+        changes: dict[str, str] = {}
+        for doc_id in doc_ids:
+            new_group, values = extra[doc_id]["copy_group"], decode(extra[doc_id]["minhash"]).hashvalues
+            apart: list[str] = []
+            for member, meta in self.store.group_members(doc_id):
+                sig = decode(str(meta.get("minhash") or ""))
+                if sig is None:  # stored before signatures were kept
+                    stored = self.store.get_documents([member]).get(member)
+                    sig = signature(stored.text) if stored is not None else None
+                if sig is not None and resembles(sig.hashvalues, values, self.copies.threshold):
+                    if new_group != doc_id:
+                        changes[member] = new_group
+                else:
+                    apart.append(member)
+            changes.update(dict.fromkeys(apart, apart[0]) if apart else {})
+        self.store.set_groups(changes)
 
     def ingest_paths(
         self,
         paths: list[Path],
         *,
         prune: bool = False,
+        replace_taken: bool = False,
         progress: Callable[[int, int, str], None] | None = None,
     ) -> IngestReport:
         """Ingest files and folders. Unreadable files are reported and skipped.
 
         `prune` removes stored documents whose source file is no longer among `paths` (never those fetched from a URL)
-        (only when every path could be read, so a typo can't wipe the index).
+        (only when every path could be read, so a typo can't wipe the index). `replace_taken`: a file whose
+        derived id holds a different document (from another file) replaces it instead of getting an id of its own.
         """
         report = IngestReport()
         self.store.sweep_orphans()
@@ -169,7 +202,7 @@ class Indexer:
                     report.failed.append(result)
                     log.warning("skipped %s", result.reason)
                     continue
-                yield from result
+                yield from (replace(d, replace=True) if replace_taken and d.derived_id else d for d in result)
 
         # One stream over every file, so small files share embedding batches.
         self.add(documents(), report, known)

@@ -60,26 +60,33 @@ class KeywordIndex(SyncedIndex):
 
     # -- reading -------------------------------------------------------------------------
     def __len__(self) -> int:
-        return self._connect().execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return self._read(lambda db: db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0], 0)
 
     def chunk_ids(self) -> list[str]:
-        self.refresh()
-        return [r[0] for r in self._connect().execute("SELECT chunk_id FROM chunks")]
+        self._read(lambda db: self.refresh(), None)
+        return self._read(lambda db: [r[0] for r in db.execute("SELECT chunk_id FROM chunks")], [])
 
     def search(self, query: str, k: int, accepts: Callable[[dict], bool] | None = None) -> list[tuple[str, float]]:
-        """Top-k chunk ids by BM25 (higher is better); `accepts` filters on a chunk's metadata."""
-        self.refresh()
+        """Top-k chunk ids by BM25 (higher is better); `accepts` filters on a chunk's metadata.
+
+        A damaged file is rebuilt from the store first; if even that fails, no keyword
+        candidates (the question is answered from the dense ones alone), never an error.
+        """
+        self._read(lambda db: self.refresh(), None)
         terms = dict.fromkeys(stems([query])[0].split())
         if not terms or k <= 0:
             return []
         match = " OR ".join(f'"{t}"' for t in terms)
-        db = self._connect()
-        where = "fts MATCH ?"
-        if accepts is not None:
-            db.create_function("accepts", 3, lambda d, s, p: accepts({"doc_id": d, "source": s, "published": p}), deterministic=True)
-            where += " AND accepts(c.doc_id, c.source, c.published)"
-        rows = db.execute(
-            f"SELECT c.chunk_id, -bm25(fts) AS score FROM fts JOIN chunks c ON c.rowid = fts.rowid WHERE {where} ORDER BY bm25(fts) LIMIT ?",
-            (match, k),
-        ).fetchall()
-        return [(cid, float(score)) for cid, score in rows if score > 0]
+
+        def run(db: sqlite3.Connection) -> list[tuple[str, float]]:
+            where = "fts MATCH ?"
+            if accepts is not None:
+                db.create_function("accepts", 3, lambda d, s, p: accepts({"doc_id": d, "source": s, "published": p}), deterministic=True)
+                where += " AND accepts(c.doc_id, c.source, c.published)"
+            rows = db.execute(
+                f"SELECT c.chunk_id, -bm25(fts) AS score FROM fts JOIN chunks c ON c.rowid = fts.rowid WHERE {where} ORDER BY bm25(fts) LIMIT ?",
+                (match, k),
+            ).fetchall()
+            return [(cid, float(score)) for cid, score in rows if score > 0]
+
+        return self._read(run, [])

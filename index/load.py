@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,14 +30,49 @@ class LoadFailure:
     reason: str
 
 
+MAX_HTML_DEPTH = 128  # elements nested in one another; article pages stay far below, and extraction slows past it
+_META_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([\w.:-]+)", re.I)
+
+
 def _decode(data: bytes, source: str) -> str:
+    """Text from a file's bytes: UTF-8 (or UTF-16 with its byte order mark); otherwise the charset an HTML
+    page declares, else Windows-1252 / Latin-1, the usual encodings of older Western text files."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return normalize_newlines(data.decode("utf-16"))
+        except UnicodeDecodeError:
+            raise LoadError(f"{source}: not valid UTF-16") from None
     if b"\x00" in data[:8192]:
         raise LoadError(f"{source}: binary file, not text")
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise LoadError(f"{source}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-    return normalize_newlines(text)
+        return normalize_newlines(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        pass
+    declared = _META_CHARSET.search(data[:4096])
+    for name in (declared.group(1).decode("ascii", "replace") if declared else None, "cp1252", "latin-1"):
+        if not name:
+            continue
+        try:
+            text = data.decode(name)
+        except (LookupError, UnicodeDecodeError):
+            continue
+        log.info("%s: not UTF-8; read as %s", source, name)
+        return normalize_newlines(text)
+    raise AssertionError("latin-1 decodes any bytes")
+
+
+def html_depth(html: str) -> int:
+    """How deeply the page's elements nest (as the HTML parser reads it, which stops counting at 256)."""
+    import lxml.etree
+
+    parser = lxml.etree.HTMLPullParser(events=("start", "end"), recover=True)
+    parser.feed(html)
+    parser.close()
+    depth = deepest = 0
+    for event, _ in parser.read_events():
+        depth += 1 if event == "start" else -1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _title_and_text(text: str) -> tuple[str, str]:
@@ -81,6 +117,8 @@ def from_html(doc_id: str, data: bytes, source: str, *, title: str | None = None
     import trafilatura
 
     html = _decode(data, source)
+    if html_depth(html) > MAX_HTML_DEPTH:
+        raise LoadError(f"{source}: HTML nested more than {MAX_HTML_DEPTH} elements deep; not read as an article")
     extracted = trafilatura.bare_extraction(html, include_comments=False, with_metadata=True)
     body = (getattr(extracted, "text", None) or "").strip() if extracted is not None else ""
     if not body:

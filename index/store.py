@@ -190,8 +190,27 @@ class Store:
         ids = self.chunk_ids(doc_id)
         for b in range(0, len(ids), self.max_batch):
             self.chunks.delete(ids=ids[b : b + self.max_batch])
-        self.record_changes([doc_id])
+        # Its copies must not go on naming an id that is gone (or that a new, unrelated
+        # article may take next): the first of them names their group from now on.
+        members = [i for i, _ in self.group_members(doc_id)]
+        regrouped = dict.fromkeys(members, members[0]) if members else {}
+        self.set_groups(regrouped, record=False)
+        self.record_changes([doc_id, *regrouped])
         return existed or bool(ids)
+
+    def group_members(self, group: str) -> list[tuple[str, dict]]:
+        """The other stored documents whose copy group is `group`, with their metadata, in store order."""
+        got = self.documents.get(where={"copy_group": group}, include=["metadatas"])
+        return [(i, m) for i, m in zip(got["ids"], got["metadatas"]) if i != group]
+
+    def set_groups(self, groups: dict[str, str], *, record: bool = True) -> None:
+        """Give documents another copy group (document id -> group); the rest of their record stays."""
+        ids = list(groups)
+        for b in range(0, len(ids), self.max_batch):
+            part = ids[b : b + self.max_batch]
+            self.documents.update(ids=part, metadatas=[{"copy_group": groups[i]} for i in part])
+        if ids and record:
+            self.record_changes(ids)
 
     def chunk_ids(self, doc_id: str) -> list[str]:
         return list(self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"])

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from index.store import Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Changes are re-read this far behind the newest one applied: a writer whose change was
 # stamped earlier may land later (another process, another machine's clock). Re-applying a
@@ -106,6 +108,23 @@ class SyncedIndex:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
         self._epoch += 1
+
+    def _read(self, query: Callable[[sqlite3.Connection], T], fallback: T) -> T:
+        """Run a read on the file; a damaged file (truncated, overwritten) is rebuilt from the store and the read
+        run again, and should that fail too the read gives `fallback`: a derived index never fails its caller."""
+        try:
+            return query(self._connect())
+        except sqlite3.DatabaseError as exc:
+            log.warning("%s index unreadable (%s); rebuilding from the store", self.KIND, exc)
+        try:
+            with self._lock:
+                self._reset_file()
+                self._generation = None
+                self.refresh()
+            return query(self._connect())
+        except sqlite3.DatabaseError as exc:
+            log.error("%s index still unreadable after a rebuild (%s); answering without it", self.KIND, exc)
+            return fallback
 
     # -- keeping current ---------------------------------------------------------------
     def refresh(self) -> None:

@@ -116,6 +116,11 @@ class Pipeline:
             log.warning("copy index not loaded ahead of writes: %s", exc)
 
     @property
+    def sample_pending(self) -> bool:
+        """The store was empty when opened and the sample articles are still to be ingested (a write)."""
+        return self._sample_pending
+
+    @property
     def status(self) -> str:
         if self.ready.is_set():
             return "ok"
@@ -132,10 +137,12 @@ class Pipeline:
         return self._retriever
 
     # -- documents ---------------------------------------------------------------------
-    def ingest_paths(self, paths: list[Path], *, prune: bool = False, progress: Callable[[int, int, str], None] | None = None) -> IngestReport:
+    def ingest_paths(
+        self, paths: list[Path], *, prune: bool = False, replace_taken: bool = False, progress: Callable[[int, int, str], None] | None = None
+    ) -> IngestReport:
         self.open_store()
         with self._write_lock:
-            report = self._indexer.ingest_paths(paths, prune=prune, progress=progress)
+            report = self._indexer.ingest_paths(paths, prune=prune, replace_taken=replace_taken, progress=progress)
         return report
 
     def add_documents(self, docs: list[Document]) -> IngestReport:

@@ -291,17 +291,28 @@ class FailureOut(BaseModel):
     reason: str
 
 
+class RenamedOut(BaseModel):
+    doc_id: str = Field(..., description="The id the new document got.")
+    taken: str = Field(..., description="The id derived for it, which holds a different document (left as it was).")
+
+
 class IngestOut(BaseModel):
     added: list[str]
     updated: list[str]
     unchanged: list[str]
     chunks: int
     failed: list[FailureOut] = Field(default_factory=list, description="Documents of this write that were not stored, and why (the rest were).")
+    renamed: list[RenamedOut] = Field(
+        default_factory=list,
+        description="Documents added under an id of their own because the id derived for them holds a different document "
+        "(nothing was replaced; an upload with `replace` replaces it).",
+    )
 
     @classmethod
     def of(cls, report: IngestReport) -> IngestOut:
         failed = [FailureOut(source=f.source, reason=f.reason) for f in report.failed]
-        return cls(added=report.added, updated=report.updated, unchanged=report.unchanged, chunks=report.chunks, failed=failed)
+        renamed = [RenamedOut(doc_id=new, taken=old) for new, old in report.renamed.items() if new in report.added]
+        return cls(added=report.added, updated=report.updated, unchanged=report.unchanged, chunks=report.chunks, failed=failed, renamed=renamed)
 
 
 class DeleteOut(BaseModel):

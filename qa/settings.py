@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     fetch_deadline_s: float = Field(
         30.0, gt=0, description="The most one fetch of a page or feed may take, retries and redirects included (a page that trickles bytes is cut off there)."
     )
+    feed_max_items: int = Field(100, ge=1, description="The most items taken from one feed in one cycle of `qa watch` or `qa ingest` (new ones first); the rest wait for the next cycle.")
+    feed_budget_s: float = Field(
+        300.0, gt=0, description="The most time one feed's items may take in one cycle; past it the items left wait for the next cycle, so one huge or slow feed can't starve the others."
+    )
     sample_corpus: bool = Field(True, description="Ingest the bundled sample articles when the index is empty on first `qa ask`.")
     log_level: str = Field("INFO", description="Log level of the service.")
     warm_before_serving: bool = Field(

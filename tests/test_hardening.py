@@ -65,8 +65,10 @@ def test_uploads_with_the_same_name_stay_apart(app_client: TestClient) -> None:
     a = app_client.post("/documents/upload", files={"file": ("evil.html", html)}).json()["added"]
     b = app_client.post("/documents/upload", files={"file": ("evil.md", b"# Evil notes\n\nA different article.")}).json()["added"]
     assert a == ["evil"] and b and b[0] != "evil"
-    # The same file uploaded again with new text updates its own document, not the other one.
-    again = app_client.post("/documents/upload", files={"file": ("evil.md", b"# Evil notes\n\nA corrected article.")}).json()
+    # The same name with new text is another document unless the upload names the one it replaces.
+    other = app_client.post("/documents/upload", files={"file": ("evil.md", b"# Evil notes\n\nA corrected article.")}).json()
+    assert other["added"] and other["added"][0] not in ("evil", *b) and not other["updated"]
+    again = app_client.post("/documents/upload", files={"file": ("evil.md", b"# Evil notes\n\nA corrected article, again.")}, data={"doc_id": b[0]}).json()
     assert again["updated"] == b
     assert "page text" in app_client.get("/documents/evil").json()["text"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from http import HTTPStatus
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.deps import PipelineDep, SettingsDep, require_write_key
 from api.guard import WRITE_REFUSALS
 from index.documents import Document, normalize_newlines
-from index.ids import MAX_ID_CHARS, derive
+from index.ids import MAX_ID_CHARS, UPLOAD_ORIGIN, InvalidId, check_given, derive
 from index.load import LoadError, from_bytes
 from qa.schema import DeleteOut, DocumentIn, DocumentOut, DocumentSummary, FetchIn, IngestOut
 
@@ -72,8 +73,18 @@ async def upload_document(
     pipe: PipelineDep,
     settings: SettingsDep,
     title: Annotated[str | None, Form(description="Overrides the title found in the file.")] = None,
+    doc_id: Annotated[
+        str | None,
+        Form(max_length=MAX_ID_CHARS, description="This document's id: uploading with the same id again replaces it (not for .jsonl, whose records carry their ids)."),
+    ] = None,
+    replace: Annotated[
+        bool,
+        Form(description="Replace the document that holds the id derived from the file name even if it is a different one "
+             "(default: the upload gets an id of its own, named in `renamed`)."),
+    ] = False,
 ) -> IngestOut:
-    """Add or replace articles from an uploaded file. Uploading the same file again changes nothing."""
+    """Add articles from an uploaded file. Uploading the same file again changes nothing; a different file of the
+    same name gets an id of its own unless `replace` is set (JSONL records replace by their own ids)."""
     limit = settings.max_upload_bytes
     if not file.filename:
         raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail="the upload needs a 'file' field with a file name")
@@ -82,9 +93,18 @@ async def upload_document(
         raise HTTPException(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, detail=f"document larger than {limit} bytes")
     title = title.strip() if title and title.strip() else None
     try:
-        docs = await run_in_threadpool(from_bytes, file.filename, data, title=title, origin=f"upload:{file.filename}")
+        docs = await run_in_threadpool(from_bytes, file.filename, data, title=title, origin=UPLOAD_ORIGIN + file.filename)
     except LoadError as exc:
         raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+    if doc_id is not None:
+        if len(docs) != 1 or not docs[0].derived_id:
+            raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail="doc_id is for a file of one document (a .jsonl file's records carry their own ids)")
+        try:
+            docs = [dataclasses.replace(docs[0], id=check_given(doc_id), derived_id=False)]
+        except InvalidId as exc:
+            raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, detail=str(exc)) from None
+    elif replace:
+        docs = [dataclasses.replace(d, replace=True) if d.derived_id else d for d in docs]
     return await _ingest(pipe, docs)
 
 

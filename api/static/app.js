@@ -345,7 +345,7 @@ async function sendDocument(path, body, headers) {
     const skipped = (out.failed || []).map((f) => f.reason).join("; ");
     setStatus($("doc-status"), `${what}: ${[...out.added, ...out.updated, ...out.unchanged].join(", ")}${skipped ? ` (not stored: ${skipped})` : ""}`);
     await loadDocuments();
-    return true;
+    return out;
   } catch (err) {
     setStatus($("doc-status"), "The server can't be reached.");
     return false;
@@ -374,7 +374,25 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!file) return;
     const form = new FormData();
     form.append("file", file);
-    if (await sendDocument("/documents/upload", form, {})) e.target.reset();
+    const out = await sendDocument("/documents/upload", form, {});
+    if (!out) return;
+    e.target.reset();
+    // A different article already had this file's id: the upload was kept apart under an id of
+    // its own. Replacing the other one is the user's call, never the default.
+    const renamed = out.renamed || [];
+    if (renamed.length && window.confirm(
+      `Another article is already stored as “${renamed[0].taken}”. Replace it with “${file.name}”?\n\n` +
+      `Cancel keeps both (this file is stored as “${renamed[0].doc_id}”).`)) {
+      const again = new FormData();
+      again.append("file", file);
+      again.append("replace", "true");
+      if (await sendDocument("/documents/upload", again, {})) {
+        for (const r of renamed) {
+          await fetch(`/documents/${encodeURIComponent(r.doc_id)}`, { method: "DELETE", headers: authHeaders() }).catch(() => null);
+        }
+        await loadDocuments();
+      }
+    }
   });
   $("viewer-close").addEventListener("click", closeViewer);
   $("viewer").addEventListener("click", (e) => { if (e.target === $("viewer")) closeViewer(); });
