@@ -118,16 +118,16 @@ def test_ingest_of_another_file_of_the_same_name_keeps_both(tmp_path: Path) -> N
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "report.txt").write_text(text)
     env = qa_env(tmp_path / "data", QA_SAMPLE_CORPUS="false")
-    assert run_qa("ingest", str(tmp_path / "a" / "report.txt"), env=env).returncode == 0
-    r = run_qa("ingest", str(tmp_path / "b" / "report.txt"), env=env)
+    assert run_qa("ingest", str(tmp_path / "a" / "report.txt"), env=env, timeout=600).returncode == 0
+    r = run_qa("ingest", str(tmp_path / "b" / "report.txt"), env=env, timeout=600)
     assert r.returncode == 0 and "1 added" in r.stdout, r.stdout + r.stderr
     assert "kept apart: report-" in r.stderr and "--replace" in r.stderr
-    shown = run_qa("docs", "show", "report", env=env)
+    shown = run_qa("docs", "show", "report", env=env, timeout=600)
     assert "harbour of Lunde" in shown.stdout
     (tmp_path / "b" / "report.txt").write_text("Report\n\nThe bridge opened in July.")
-    forced = run_qa("ingest", "--replace", str(tmp_path / "b" / "report.txt"), env=env)
+    forced = run_qa("ingest", "--replace", str(tmp_path / "b" / "report.txt"), env=env, timeout=600)
     assert forced.returncode == 0, forced.stderr
-    assert "bridge opened in July" in run_qa("docs", "show", "report", env=env).stdout
+    assert "bridge opened in July" in run_qa("docs", "show", "report", env=env, timeout=600).stdout
 
 
 # -- a damaged keyword index under a running app -------------------------------------------------
