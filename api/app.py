@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import mcp
 from api.guard import Guard
-from api.routers import ask, documents, health, search
+from api.routers import ask, documents, health, samples, search
 from index.store import IncompatibleStore, StoreUnavailable
 from qa import __version__
 from qa.pipeline import Pipeline
@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.pipeline = pipeline
 
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"], expose_headers=["X-Total-Count"])
 
     # Outermost of the app's own layers, so its headers and refusals cover CORS answers too.
     app.add_middleware(
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ask.router)
     app.include_router(search.router)
     app.include_router(documents.router)
+    app.include_router(samples.router)
     app.include_router(health.router)
     app.router.routes.extend(mcp.http_routes(tools, body_limit(mcp.PATH)))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -89,7 +89,8 @@ def _ready_pipeline():
     if pipe.sample_pending:
         _lock_for_writing(pipe.settings)  # filling an empty index is a write
     if pipe.ensure_sample_corpus():
-        err.print(f"The index was empty: ingested the bundled sample articles ({count(pipe.store.count()[0], 'document')}).")
+        err.print(f"The index was empty: ingested the bundled sample articles ({count(pipe.store.count()[0], 'document')}); "
+                  "`qa docs delete --samples` removes them.")
     return pipe
 
 
@@ -233,6 +234,7 @@ def ingest(
         if new_id in report.added:
             err.print(f"kept apart: {new_id} ({taken!r} holds a different document; --replace replaces it)", markup=False)
     out.print(report.summary())
+    _samples_note(pipe)
     if report.failed:
         raise typer.Exit(EXIT_PARTIAL)
 
@@ -322,17 +324,31 @@ def mcp_server() -> None:
 
 
 @docs_app.command("list", cls=_Command)
-def docs_list(as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False) -> None:
-    """List indexed documents."""
-    from qa.schema import DocumentSummary
+def docs_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON (the same as GET /documents).")] = False,
+    search: Annotated[Optional[str], typer.Option("--search", "-q", metavar="WORDS", help="Only articles whose title or id holds every word.")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Only articles whose source holds this.")] = None,
+    published_from: Annotated[Optional[str], typer.Option("--from", metavar="DATE", help="Published on or after YYYY[-MM[-DD]].")] = None,
+    published_to: Annotated[Optional[str], typer.Option("--to", metavar="DATE", help="Published on or before YYYY[-MM[-DD]].")] = None,
+    sort: Annotated[str, typer.Option("--sort", help="newest, oldest, title or id.")] = "newest",
+    limit: Annotated[Optional[int], typer.Option("--limit", metavar="N", help="At most N articles (1-500); all by default.")] = None,
+    offset: Annotated[int, typer.Option("--offset", metavar="N", help="Skip the first N matching articles.")] = 0,
+) -> None:
+    """List indexed documents, newest first (search, dates, sorting and pages as GET /documents)."""
+    from qa.schema import DocumentQuery, DocumentSummary
 
-    docs = _pipeline().list_documents()
+    try:
+        query = DocumentQuery(q=search, source=source, published_from=published_from, published_to=published_to, sort=sort, offset=offset, limit=limit)
+    except ValidationError as exc:
+        fail(validation_message(exc))
+    total, docs = _pipeline().documents_page(query)
     if as_json:
         sys.stdout.write(json.dumps([DocumentSummary.of(d).model_dump() for d in docs], indent=2) + "\n")
         return
     for d in docs:
         out.print(f"{d.doc_id}\t{d.published or '-'}\t{count(d.chunks, 'chunk')}\t{d.title}", markup=False)
-    err.print(count(len(docs), "document"))
+    shown = count(total, "document") if len(docs) == total else f"{len(docs)} of {count(total, 'document')}"
+    err.print(shown)
 
 
 @docs_app.command("show", cls=_Command)
@@ -353,12 +369,32 @@ def docs_show(doc_id: str, as_json: Annotated[bool, typer.Option("--json", help=
 
 
 @docs_app.command("delete", cls=_Command)
-def docs_delete(doc_id: str) -> None:
-    """Delete a document and its chunks."""
+def docs_delete(
+    doc_id: Annotated[Optional[str], typer.Argument(help="The document to delete.")] = None,
+    samples: Annotated[bool, typer.Option("--samples", help="Delete the bundled sample articles instead (as DELETE /samples).")] = False,
+) -> None:
+    """Delete a document and its chunks, or the bundled sample articles (--samples)."""
+    if samples == (doc_id is not None):
+        fail("give a document id or --samples (one of the two)")
     _lock_for_writing()
-    if not _pipeline().delete_document(doc_id):
+    pipe = _pipeline()
+    if samples:
+        removed = pipe.delete_samples()
+        out.print(f"deleted {count(len(removed), 'sample article')}" + (f": {', '.join(removed)}" if removed else ""), markup=False)
+        return
+    if not pipe.delete_document(doc_id):
         fail(f"no document {doc_id!r}", EXIT_NOT_FOUND)
     out.print(f"deleted {doc_id}")
+
+
+SAMPLES_NOTE = "the index still holds the {n} bundled sample articles; remove them with `qa docs delete --samples`"
+
+
+def _samples_note(pipe) -> None:
+    """A line on stderr when the bundled sample articles sit beside the user's own."""
+    held = pipe.sample_ids()
+    if held and pipe.store.count()[0] > len(held):
+        err.print("note: " + SAMPLES_NOTE.format(n=len(held)), markup=False)
 
 
 # These hand their arguments to their own argparse tools, `--help` included (typer's help would

@@ -23,7 +23,7 @@ def _also_gives(c: Citation, key: str) -> bool:
 def alternatives(
     question: str, ranked: list[Group], best: Group, best_score: float, best_citation: Citation, documents: dict[str, StoredDocument],
     score: Callable[[Group], float], threshold: float, span_threshold: float, alternative_ratio: float, max_alternatives: int,
-    say_otherwise: bool,
+    say_otherwise: bool, cited: list[Citation] | None = None,
 ) -> list[Alternative]:
     """Different answers from other articles that score close to the best one and answer the same question.
 
@@ -32,8 +32,10 @@ def alternatives(
     its sentence must hold nearly as many of the question's keywords as the answer's does, and
     must not give the answer too (unless `say_otherwise` is off: a newer article saying "Bob
     Jones replaced Alice Smith" is the latest answer, not agreement). Each is scored as the
-    answer is (`score`), and must clear the same threshold.
+    answer is (`score`), and must clear the same threshold. Only other articles say otherwise:
+    a place in an article the answer cites (`cited`, the answer's citations) is never listed.
     """
+    own = {c.doc_id for c in (cited or [best_citation])}
     terms = stem_set(question)
     needed = SAME_QUESTION * about(terms, best_citation)
     alternatives: list[Alternative] = []
@@ -52,9 +54,12 @@ def alternatives(
             continue
         # A place whose own sentence also gives the answer ("... a second exercise in December The
         # first-ever joint military exercise was held ... in September") doesn't say otherwise.
-        citations = [c for c in g.citations(span_threshold) if about(terms, c) >= needed and not (say_otherwise and _also_gives(c, best.key))]
+        citations = [
+            c for c in g.citations(span_threshold)
+            if c.doc_id not in own and about(terms, c) >= needed and not (say_otherwise and _also_gives(c, best.key))
+        ]
         if not citations:
-            continue  # its words answer another question, or say the answer too
+            continue  # its words answer another question, say the answer too, or stand in the answer's own articles
         chosen.append(g.key)
         first = citations[0]
         alternatives.append(

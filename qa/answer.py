@@ -114,7 +114,7 @@ def assemble(
         answer=documents[first.doc_id].text[first.answer_start : first.answer_end],
         score=round(value, 4),
         citations=citations,
-        alternatives=alternatives(question, ranked, best, value, first, documents, score, answer_threshold, span_threshold, alternative_ratio, max_alternatives, say_otherwise),
+        alternatives=alternatives(question, ranked, best, value, first, documents, score, answer_threshold, span_threshold, alternative_ratio, max_alternatives, say_otherwise, citations),
         articles=len({c.doc_id for c in citations}),  # the articles listed, not every weak mention
         sources=len({c.group for c in citations}),  # copies of one story are one source
         threshold=answer_threshold,

@@ -13,18 +13,21 @@ from index.documents import Document
 from index.embed import Embedder
 from index.ingest import IngestReport, Indexer
 from index.keyword import KeywordIndex
+from index.listing import select
 from index.store import Store, StoredDocument, published_number
 from qa import __version__
 from qa.answer import assemble
 from qa.read import Reader
 from qa.recency import CANDIDATES, asks_for_latest, prefer_recent
 from qa.retrieve import Filters, Retriever
-from qa.schema import AskRequest, AskResponse, Health, PassageScores, Query, SearchHit, SearchRequest, SearchResponse
+from qa.schema import AskRequest, AskResponse, DocumentQuery, Health, PassageScores, Query, SearchHit, SearchRequest, SearchResponse
 from qa.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SAMPLE_CORPUS = Path(__file__).parent / "sample_corpus"
+# The bundled sample articles keep their file names as ids.
+SAMPLE_IDS = tuple(sorted(p.stem for p in SAMPLE_CORPUS.glob("*.txt")))
 
 
 class Busy(RuntimeError):
@@ -63,6 +66,7 @@ class Pipeline:
         self._init_lock = threading.Lock()
         self._warm = False
         self._sample_pending = False
+        self._listing: tuple[str, list[StoredDocument]] | None = None  # (store generation, every article)
         self.ready = threading.Event()
         self.startup_error: str | None = None
 
@@ -78,8 +82,9 @@ class Pipeline:
                 self._keywords = KeywordIndex(store, folder)
                 self._retriever = Retriever(store, self.embedder, self._keywords, self.settings.candidates)
                 self._indexer = Indexer(store, self.embedder, folder)
-                # Decided once, when the store is first opened: an index that starts empty gets
-                # the sample articles, even if a user's document arrives while models load.
+                # Decided when the store is first opened, and checked again before seeding: an
+                # index that starts empty gets the sample articles, unless a user's own
+                # document arrives first (while the models load).
                 self._sample_pending = self.settings.sample_corpus and store.count()[0] == 0
                 self._store = store
         return self._store
@@ -158,17 +163,42 @@ class Pipeline:
         return self.store.get_documents([doc_id]).get(doc_id)
 
     def list_documents(self) -> list[StoredDocument]:
-        return self.store.list_documents()
+        """Every article (without its text), by id; read again from the store only after a write."""
+        generation = self.store.generation()
+        cached = self._listing
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        docs = self.store.list_documents()
+        self._listing = (generation, docs)
+        return docs
+
+    def documents_page(self, query: DocumentQuery) -> tuple[int, list[StoredDocument]]:
+        """How many articles match a list query, and its page of them."""
+        return select(self.list_documents(), **query.model_dump())
 
     def ensure_sample_corpus(self) -> bool:
-        """Ingest the bundled sample articles if the index was empty when opened; True if it did."""
+        """Ingest the bundled sample articles if the index was empty when opened and still is; True if it did."""
         self.open_store()
         with self._write_lock:
             if not self._sample_pending:
                 return False
-            self._indexer.ingest_paths([SAMPLE_CORPUS])
             self._sample_pending = False
+            if self.store.count()[0]:
+                return False  # the user's own articles came first: they never get the samples
+            self._indexer.ingest_paths([SAMPLE_CORPUS])
         return True
+
+    def sample_ids(self) -> list[str]:
+        """The bundled sample articles the index holds."""
+        return sorted(self.store.documents.get(ids=list(SAMPLE_IDS), include=[])["ids"]) if SAMPLE_IDS else []
+
+    def delete_samples(self) -> list[str]:
+        """Remove the bundled sample articles; the ids removed."""
+        with self._write_lock:
+            present = self.sample_ids()
+            for doc_id in present:
+                self.store.delete_document(doc_id)
+        return present
 
     def health(self) -> Health:
         docs, chunks = self.store.count()

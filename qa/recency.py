@@ -82,10 +82,11 @@ def prefer_recent(response: AskResponse, alternative_ratio: float) -> AskRespons
         return response.model_copy(update={"alternatives": kept})
     best = preferred(response.question, [Candidate(a, d) for (a, _, _), d in zip(answers, dated)])
     answer, score, citations = answers[best]
+    own = {c.doc_id for c in citations}  # an earlier answer is what other articles said
     earlier = [
-        (Alternative(answer=a, score=s, citations=c), d)
+        (Alternative(answer=a, score=s, citations=[x for x in c if x.doc_id not in own]), d)
         for i, ((a, s, c), d) in enumerate(zip(answers, dated))
-        if i != best
+        if i != best and any(x.doc_id not in own for x in c)
     ]
     earlier.sort(key=lambda pair: _key(pair[1]), reverse=True)  # stable: equal dates keep their score order
     return response.model_copy(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -216,6 +216,31 @@ class AskResponse(BaseModel):
         default_factory=list, description="With `explain`: the best candidate answers the answer checks refused, best first, each with its reason."
     )
     _evidence: Any = PrivateAttr(None)  # qa.confidence.Evidence of the answer, for fitting the confidence model
+
+
+MAX_PAGE = 500  # the most articles one page of GET /documents carries
+
+
+class DocumentQuery(BaseModel):
+    """Which articles `GET /documents` (and `qa docs list`) lists, in what order, and which page of them.
+
+    The response is the page (a list of summaries); the `X-Total-Count` header says how many
+    articles match in all. Without `limit` every matching article is listed.
+    """
+
+    q: str | None = Field(None, max_length=200, description="Words that must all appear in the title or the id, in any case.")
+    source: str | None = Field(None, max_length=1000, description="Part of the source (a file name, a site, a feed), in any case.")
+    published_from: PublishedDate | None = Field(None, description="Published on or after, YYYY[-MM[-DD]]; undated articles are left out.")
+    published_to: PublishedDate | None = Field(None, description="Published on or before, YYYY[-MM[-DD]]; undated articles are left out.")
+    sort: Literal["newest", "oldest", "title", "id"] = Field("newest", description="newest or oldest first (undated articles last), by title, or by id.")
+    offset: int = Field(0, ge=0, le=10_000_000, description="How many matching articles to skip.")
+    limit: int | None = Field(None, ge=1, le=MAX_PAGE, description=f"At most this many (1-{MAX_PAGE}); all when left out.")
+
+
+class SamplesOut(BaseModel):
+    """The bundled sample articles: those the index holds (GET /samples), or those just removed (DELETE /samples)."""
+
+    doc_ids: list[str]
 
 
 class DocumentSummary(BaseModel):

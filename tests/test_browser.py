@@ -53,7 +53,7 @@ def test_page_waits_for_the_service_then_enables(browser, tmp_path, artifacts) -
 
         expect(pg.locator("#question")).to_be_enabled(timeout=240_000)
         expect(pg.locator("#ask-button")).to_be_enabled()
-        expect(pg.locator("#doc-count")).to_have_text("(5)", timeout=10_000)
+        expect(pg.locator("#doc-count")).to_have_text("5 articles", timeout=10_000)
         expect(pg.locator("#doc-list > li")).to_have_count(5)
         expect(pg.locator("#status")).to_have_text("")
         assert pg.evaluate("window.sameDocument") is True
@@ -91,7 +91,7 @@ def site(tmp_path_factory):
 
 @pytest.fixture
 def page(browser, site):
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US", timezone_id="UTC")
     pg = context.new_page()
     pg.problems = []  # dialogs and console errors: a hostile article must cause neither
     pg.accept_confirm = False
@@ -403,7 +403,9 @@ def test_dates_copies_and_the_timeline(page, site, artifacts) -> None:
         page.reload()
         turn = ask(page, LATEST)
         assert turn.locator(".answer").inner_text() == "Bob Jones"
-        assert "2023-06-01" in turn.locator(".citation .meta").first.inner_text()
+        # Dates in the reader's locale, one way everywhere: the day, never an ISO string.
+        assert "Jun 1, 2023" in turn.locator(".citation .meta").first.inner_text()
+        assert "2023-06-01" not in turn.inner_text() and "T09:30" not in turn.inner_text()
         points = turn.locator(".timeline > li")
         # Oldest first, the undated answer left off the axis, the current one last and marked.
         assert points.count() == 2
@@ -421,7 +423,7 @@ def test_dates_copies_and_the_timeline(page, site, artifacts) -> None:
         first = turn.locator(".citation").first
         assert copy.count() == 1 and {first.get_attribute("data-doc-id"), copy.get_attribute("data-doc-id")} == {"zorbulon-opens", "wire-reprint"}
         shown = first.inner_text() + copy.inner_text()
-        assert "2024-05-04" in shown and "2024-05-05" in shown and "river-post" in shown
+        assert "May 4, 2024" in shown and "May 5, 2024" in shown and "river-post" in shown
         assert turn.locator(".timeline").count() == 0  # not a question about the latest state
         assert page.problems == []
     finally:

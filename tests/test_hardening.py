@@ -93,7 +93,9 @@ def test_ids_that_name_nothing_are_422(app_client: TestClient, doc_id: str) -> N
 
 
 # -- 3: the sample fills an empty index whatever arrives during warm-up ---------------------------
-def test_post_during_warm_up_does_not_stop_the_sample(tmp_path: Path) -> None:
+def test_post_during_warm_up_keeps_the_samples_out(tmp_path: Path) -> None:
+    """An index whose first article is the user's own never gets the sample articles, even when
+    that article arrives while the server still loads (the samples were due when it opened)."""
     server = Server(qa_env(tmp_path / "data"))
     try:
         deadline = time.time() + 60
@@ -109,9 +111,10 @@ def test_post_during_warm_up_does_not_stop_the_sample(tmp_path: Path) -> None:
         assert posted is not None and posted.status_code == 200, posted and posted.text
         server.wait_ready()
         ids = {d["doc_id"] for d in httpx.get(server.url + "/documents").json()}
-        assert "early-bird" in ids and len(ids) == 6, ids
+        assert ids == {"early-bird"}, ids
+        assert httpx.get(server.url + "/samples").json() == {"doc_ids": []}
         r = httpx.post(server.url + "/ask", json={"question": "When was the first joint exercise?"}, timeout=60).json()
-        assert r["answer"] == "September"
+        assert r["answer"] != "September"  # the sample article that says so is not there
     finally:
         server.stop()
 

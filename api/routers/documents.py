@@ -6,7 +6,7 @@ import dataclasses
 from http import HTTPStatus
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import PipelineDep, SettingsDep, require_write_key
@@ -14,16 +14,25 @@ from api.guard import WRITE_REFUSALS
 from index.documents import Document, normalize_newlines
 from index.ids import MAX_ID_CHARS, UPLOAD_ORIGIN, InvalidId, check_given, derive
 from index.load import LoadError, from_bytes
-from qa.schema import DeleteOut, DocumentIn, DocumentOut, DocumentSummary, FetchIn, IngestOut
+from qa.schema import DeleteOut, DocumentIn, DocumentOut, DocumentQuery, DocumentSummary, FetchIn, IngestOut
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
 DocId = Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS)]
 
-@router.get("", response_model=list[DocumentSummary])
-async def list_documents(pipe: PipelineDep) -> list[DocumentSummary]:
-    """Every indexed article (without its text)."""
-    return [DocumentSummary.of(d) for d in await run_in_threadpool(pipe.list_documents)]
+TOTAL_HEADER = "X-Total-Count"
+
+
+@router.get(
+    "",
+    response_model=list[DocumentSummary],
+    responses={200: {"headers": {TOTAL_HEADER: {"description": "How many articles match, in all pages.", "schema": {"type": "integer"}}}}},
+)
+async def list_documents(query: Annotated[DocumentQuery, Query()], response: Response, pipe: PipelineDep) -> list[DocumentSummary]:
+    """The indexed articles (without their text) that match, newest first unless `sort` says otherwise; one page of them with `limit` and `offset`."""
+    total, docs = await run_in_threadpool(pipe.documents_page, query)
+    response.headers[TOTAL_HEADER] = str(total)
+    return [DocumentSummary.of(d) for d in docs]
 
 
 @router.get("/{doc_id:path}", response_model=DocumentOut, responses={404: {"description": "No such document"}})

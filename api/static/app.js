@@ -59,20 +59,43 @@ function excerpt(c) {
   return frag;
 }
 
-// A stored date as people read it: "2023-06-01 09:30 +00:00" rather than ISO's "T" and seconds.
+// A stored date ("2023", "2023-08", "2023-08-30" or "2023-08-30T09:30:00+00:00") as the reader's
+// locale writes it, one way everywhere on the page: the publication day as the article gives it
+// (no time of day, no shift into the reader's time zone).
 function shownDate(d) {
-  return d ? d.replace("T", " ").replace(/(\d{2}:\d{2}):00(?=$|[Z+-])/, "$1").replace(/(\d{2}:\d{2}(?::\d{2})?)([Z+-])/, "$1 $2") : d;
+  const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?/.exec(d || "");
+  if (!m) return d || "";
+  const [, y, mo, day] = m;
+  const opts = { timeZone: "UTC", year: "numeric" };
+  if (mo) opts.month = "short";
+  if (day) opts.day = "numeric";
+  return new Date(Date.UTC(+y, mo ? +mo - 1 : 0, day ? +day : 1)).toLocaleDateString(undefined, opts);
+}
+
+// The date as a <time> element: shown in the reader's locale, the day itself in `datetime`.
+function dateNode(d) {
+  const m = /^\d{4}(?:-\d{2}(?:-\d{2})?)?/.exec(d || "");
+  return m ? el("time", { datetime: m[0] }, shownDate(d)) : document.createTextNode(d || "");
+}
+
+// Parts joined with " · "; nodes (dates) and strings alike, empty ones left out.
+function joined(...parts) {
+  const frag = document.createDocumentFragment();
+  parts.filter((p) => p !== null && p !== undefined && p !== "").forEach((p, i) => {
+    if (i) frag.append(" · ");
+    frag.append(p instanceof Node ? p : document.createTextNode(String(p)));
+  });
+  return frag;
 }
 
 function citationNode(c, i) {
-  const date = c.published ? ` · ${shownDate(c.published)}` : "";
   const open = el("button", { class: "link", type: "button", "aria-label": `Open the article “${c.title}” at the answer` }, "Open the article at this spot");
   open.addEventListener("click", () => openArticle(c.doc_id, c.answer_start, c.answer_end, open));
   const passage = el("p", { class: "passage" });
   passage.append(excerpt(c));
   return el("li", { class: "citation", "data-doc-id": c.doc_id },
     el("h3", {}, `${i + 1}. ${c.title}`),
-    el("p", { class: "meta" }, `${c.source}${date} · score ${c.score.toFixed(2)}`),
+    el("p", { class: "meta" }, joined(c.source, c.published ? dateNode(c.published) : "", `score ${c.score.toFixed(2)}`)),
     passage, open);
 }
 
@@ -101,7 +124,7 @@ function copiesNode(copies) {
   for (const c of copies) {
     const open = el("button", { class: "link", type: "button", "aria-label": `Open the copy “${c.title}” at the answer` }, `${c.title}`);
     open.addEventListener("click", () => openArticle(c.doc_id, c.answer_start, c.answer_end, open));
-    items.append(el("li", { class: "copy", "data-doc-id": c.doc_id }, "copy: ", open, c.published ? ` · ${shownDate(c.published)}` : "", ` · ${c.source}`));
+    items.append(el("li", { class: "copy", "data-doc-id": c.doc_id }, "copy: ", open, c.published ? " · " : "", c.published ? dateNode(c.published) : "", ` · ${c.source}`));
   }
   return items;
 }
@@ -123,7 +146,7 @@ function timeline(data) {
   for (const p of points) {
     const attrs = { class: p.current ? "point current" : "point" };
     if (p.current) attrs["aria-current"] = "true";
-    const when = p.date ? el("time", { datetime: p.date }, p.date) : el("span", { class: "undated" }, "undated");
+    const when = p.date ? dateNode(p.date) : el("span", { class: "undated" }, "undated");
     list.append(el("li", attrs, when, el("span", { class: "said" }, p.answer), p.current ? el("span", { class: "now" }, "most recent") : ""));
   }
   return list;
@@ -154,9 +177,9 @@ function renderAnswer(turn, data) {
     const box = el("div", { class: "alternatives" }, el("h3", {}, heading));
     const alts = el("ul", { class: "citations" });
     for (const a of data.alternatives) {
-      const dates = a.citations.map((c) => c.published).filter(Boolean).sort();
-      const when = dates.length ? `${dates[dates.length - 1]} · ` : "";
-      const item = el("li", { class: "alternative" }, el("p", { class: "q" }, `${a.answer} (${when}confidence ${Math.round(100 * a.score)}%)`));
+      const newest = answerDate(a);
+      const item = el("li", { class: "alternative" }, el("p", { class: "q" },
+        `${a.answer} (`, newest ? dateNode(newest) : "", newest ? " · " : "", `confidence ${Math.round(100 * a.score)}%)`));
       const cl = el("ol", { class: "citations" });
       a.citations.forEach((c, i) => cl.append(citationNode(c, i)));
       item.append(cl);
@@ -194,7 +217,8 @@ async function ask(event) {
   } finally {
     turn.removeAttribute("aria-busy");
     button.disabled = false;
-    turn.scrollIntoView({ block: "nearest" });
+    // The conversation scrolls on its own: the new turn's start comes into view above the question box.
+    turn.scrollIntoView({ block: turn.offsetHeight > $("conversation-scroll").clientHeight ? "start" : "end" });
     input.focus();
   }
 }
@@ -209,12 +233,14 @@ async function openArticle(docId, start, end, opener) {
   }
   const doc = await res.json();
   $("viewer-title").textContent = doc.title;
-  $("viewer-meta").textContent = [doc.source, shownDate(doc.published)].filter(Boolean).join(" · ");
+  $("viewer-meta").replaceChildren(joined(doc.source, doc.published ? dateNode(doc.published) : ""));
   const text = $("viewer-text");
-  text.replaceChildren(highlighted(doc.text, start, end));
+  // From a citation: the cited words highlighted and scrolled to; from the list: the top.
+  text.replaceChildren(end > start ? highlighted(doc.text, start, end) : document.createTextNode(doc.text));
   showViewer();
   const mark = text.querySelector("mark");
   if (mark) mark.scrollIntoView({ block: "center" });
+  else $("viewer").querySelector(".viewer-inner").scrollTop = 0;
   $("viewer-close").focus();
 }
 
@@ -258,7 +284,10 @@ function trapTab(e) {
 }
 
 function onViewerKey(e) {
-  if ($("viewer").hidden) return;
+  if ($("viewer").hidden) {
+    if (e.key === "Escape" && document.body.classList.contains("docs-open")) $("hide-docs").click();
+    return;
+  }
   if (e.key === "Escape") { e.preventDefault(); closeViewer(); }
   else if (e.key === "Tab") trapTab(e);
 }
@@ -271,24 +300,86 @@ function keepFocusInViewer(e) {
   if (stops.length) stops[0].focus();
 }
 
-async function loadDocuments() {
-  const list = $("doc-list");
+// -- the article list: one page at a time, searched and sorted by the server --------------
+const PAGE_SIZE = 50;
+const listing = { offset: 0, total: 0, archive: null, seq: 0 };
+
+function listQuery() {
+  const params = new URLSearchParams();
+  const q = $("doc-q").value.trim(), source = $("doc-source").value.trim();
+  if (q) params.set("q", q);
+  if (source) params.set("source", source);
+  if ($("doc-from").value) params.set("published_from", $("doc-from").value);
+  if ($("doc-to").value) params.set("published_to", $("doc-to").value);
+  params.set("sort", $("doc-sort").value);
+  return params;
+}
+
+const count = (n) => `${n.toLocaleString()} article${n === 1 ? "" : "s"}`;
+
+async function fetchPage(params) {
+  const res = await fetch(`/documents?${params}`, { cache: "no-store" });
+  if (!res.ok) throw new Error(await errorMessage(res));
+  return { docs: await res.json(), total: Number(res.headers.get("X-Total-Count") || 0) };
+}
+
+function docItem(d) {
+  const open = el("a", { class: "title", href: `/documents/${encodeURIComponent(d.doc_id)}` }, d.title);
+  open.addEventListener("click", (e) => { e.preventDefault(); openArticle(d.doc_id, 0, 0, open); });
+  const del = el("button", { class: "danger", type: "button", "aria-label": `Delete “${d.title}”` }, "Delete");
+  del.addEventListener("click", () => deleteDocument(d.doc_id, d.title));
+  return el("li", { "data-doc-id": d.doc_id },
+    el("div", {}, open, el("div", { class: "meta" }, joined(d.published ? dateNode(d.published) : "", d.source))),
+    del);
+}
+
+// One page of the articles that match the search (`offset` into them); never the whole archive.
+async function loadDocuments(offset = listing.offset) {
+  const seq = ++listing.seq;  // a slower answer to an older search must not overwrite a newer one
+  const params = listQuery();
+  const filtered = params.has("q") || params.has("source") || params.has("published_from") || params.has("published_to");
+  params.set("limit", PAGE_SIZE);
+  params.set("offset", offset);
   try {
-    const res = await fetch("/documents");
-    if (!res.ok) throw new Error(await errorMessage(res));
-    const docs = await res.json();
-    list.replaceChildren();
-    $("doc-count").textContent = `(${docs.length})`;
-    for (const d of docs) {
-      const del = el("button", { class: "danger", type: "button", "aria-label": `Delete “${d.title}”` }, "Delete");
-      del.addEventListener("click", () => deleteDocument(d.doc_id, d.title));
-      list.append(el("li", { "data-doc-id": d.doc_id },
-        el("div", {}, el("div", { class: "title" }, d.title), el("div", { class: "meta" }, [shownDate(d.published), d.source].filter(Boolean).join(" · "))),
-        del));
-    }
+    const [page, archive] = await Promise.all([fetchPage(params), filtered ? fetchPage(new URLSearchParams({ limit: 1 })) : null]);
+    if (seq !== listing.seq) return;
+    if (page.docs.length === 0 && offset > 0 && page.total > 0) { loadDocuments(Math.max(0, Math.floor((page.total - 1) / PAGE_SIZE) * PAGE_SIZE)); return; }
+    listing.offset = offset;
+    listing.total = page.total;
+    listing.archive = archive ? archive.total : page.total;
+    $("doc-count").textContent = filtered ? `${page.total.toLocaleString()} of ${count(listing.archive)}` : count(page.total);
+    const list = $("doc-list");
+    list.replaceChildren(...page.docs.map(docItem));
+    if (!page.docs.length) list.append(el("li", { class: "empty" }, filtered ? "No article matches." : "No articles yet."));
+    const last = Math.min(offset + page.docs.length, page.total);
+    $("page-info").textContent = page.total > PAGE_SIZE ? `${(offset + 1).toLocaleString()}–${last.toLocaleString()} of ${page.total.toLocaleString()}` : "";
+    $("prev-page").disabled = offset === 0;
+    $("next-page").disabled = last >= page.total;
+    $("documents").scrollTop = 0;
   } catch (err) {
-    setStatus($("doc-status"), `Could not list the articles: ${err.message || "server unreachable"}`);
+    if (seq === listing.seq) setStatus($("doc-status"), `Could not list the articles: ${err.message || "server unreachable"}`);
   }
+}
+
+// The bundled sample articles, while the index holds them: say so, and offer to remove them.
+async function loadSamples() {
+  const res = await fetch("/samples", { cache: "no-store" }).catch(() => null);
+  if (!res || !res.ok) return;
+  const held = (await res.json()).doc_ids;
+  $("samples-note").hidden = held.length === 0;
+  $("samples-text").textContent = held.length
+    ? `${held.length === 5 ? "The five" : held.length} bundled sample article${held.length === 1 ? " is" : "s are"} still in the index. Remove them once your own articles are in.`
+    : "";
+}
+
+async function removeSamples() {
+  if (!window.confirm("Remove the bundled sample articles from the index?")) return;
+  const res = await fetch("/samples", { method: "DELETE", headers: authHeaders() }).catch(() => null);
+  if (!res) { setStatus($("doc-status"), "The server can't be reached."); return; }
+  if (!res.ok) { setStatus($("doc-status"), `Not removed: ${await errorMessage(res)}`); return; }
+  const removed = (await res.json()).doc_ids;
+  setStatus($("doc-status"), `Removed ${removed.length} sample article${removed.length === 1 ? "" : "s"}.`);
+  await Promise.all([loadDocuments(0), loadSamples()]);
 }
 
 // -- waiting for the service ------------------------------------------------------------
@@ -314,7 +405,8 @@ async function fetchHealth() {
 function onReady() {
   setAskEnabled(true);
   setStatus($("status"), "");
-  loadDocuments();  // the list may have been empty or partial while the index was built
+  loadDocuments(0);  // the list may have been empty or partial while the index was built
+  loadSamples();
   // Only take focus if the user hasn't put it anywhere yet.
   if (document.activeElement === document.body || document.activeElement === null) $("question").focus();
 }
@@ -335,16 +427,37 @@ async function waitUntilReady() {
   setTimeout(waitUntilReady, HEALTH_POLL_MS);
 }
 
+// What was added, named by its title with a link that opens it.
+async function addedNode(verb, ids) {
+  const frag = document.createDocumentFragment();
+  frag.append(`${verb}: `);
+  const shown = ids.slice(0, 5);
+  const docs = await Promise.all(shown.map((id) =>
+    fetch(`/documents/${encodeURIComponent(id)}`).then((r) => (r.ok ? r.json() : { doc_id: id, title: id })).catch(() => ({ doc_id: id, title: id }))));
+  docs.forEach((d, i) => {
+    if (i) frag.append(", ");
+    const link = el("a", { href: `/documents/${encodeURIComponent(d.doc_id)}`, class: "added", "data-doc-id": d.doc_id }, d.title);
+    link.addEventListener("click", (e) => { e.preventDefault(); openArticle(d.doc_id, 0, 0, link); });
+    frag.append(link);
+  });
+  if (ids.length > shown.length) frag.append(` and ${ids.length - shown.length} more`);
+  return frag;
+}
+
 async function sendDocument(path, body, headers) {
   setStatus($("doc-status"), "Adding…", true);
   try {
     const res = await fetch(path, { method: "POST", headers: { ...headers, ...authHeaders() }, body });
     if (!res.ok) { setStatus($("doc-status"), `Not added: ${await errorMessage(res)}`); return false; }
     const out = await res.json();
+    const ids = [...out.added, ...out.updated, ...out.unchanged];
     const what = out.added.length ? "Added" : out.updated.length ? "Updated" : "Already indexed, unchanged";
     const skipped = (out.failed || []).map((f) => f.reason).join("; ");
-    setStatus($("doc-status"), `${what}: ${[...out.added, ...out.updated, ...out.unchanged].join(", ")}${skipped ? ` (not stored: ${skipped})` : ""}`);
-    await loadDocuments();
+    const status = $("doc-status");
+    setStatus(status, "");
+    if (ids.length) status.append(await addedNode(what, ids));
+    if (skipped) status.append(`${ids.length ? " " : ""}(not stored: ${skipped})`);
+    await Promise.all([loadDocuments(), loadSamples()]);
     return out;
   } catch (err) {
     setStatus($("doc-status"), "The server can't be reached.");
@@ -357,7 +470,7 @@ async function deleteDocument(docId, title) {
   const res = await fetch(`/documents/${encodeURIComponent(docId)}`, { method: "DELETE", headers: authHeaders() }).catch(() => null);
   if (!res) { setStatus($("doc-status"), "The server can't be reached."); return; }
   setStatus($("doc-status"), res.ok ? `Deleted: ${title}` : `Not deleted: ${await errorMessage(res)}`);
-  await loadDocuments();
+  await Promise.all([loadDocuments(), loadSamples()]);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -394,6 +507,28 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     }
   });
+  $("url-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = JSON.stringify({ url: $("doc-url").value.trim() });
+    if (await sendDocument("/documents/fetch", body, { "Content-Type": "application/json" })) e.target.reset();
+  });
+  // The list: searched as the reader types (after a pause), a page at a time.
+  let typing = null;
+  const search = () => { clearTimeout(typing); typing = setTimeout(() => loadDocuments(0), 250); };
+  $("doc-search").addEventListener("submit", (e) => { e.preventDefault(); clearTimeout(typing); loadDocuments(0); });
+  $("doc-search").addEventListener("input", search);
+  $("doc-search").addEventListener("change", search);
+  $("prev-page").addEventListener("click", () => loadDocuments(Math.max(0, listing.offset - PAGE_SIZE)));
+  $("next-page").addEventListener("click", () => loadDocuments(listing.offset + PAGE_SIZE));
+  $("remove-samples").addEventListener("click", removeSamples);
+  // Narrow screens: the articles open as a sheet over the conversation.
+  const panel = (open) => {
+    document.body.classList.toggle("docs-open", open);
+    $("show-docs").setAttribute("aria-expanded", String(open));
+    (open ? $("doc-q") : $("show-docs")).focus();
+  };
+  $("show-docs").addEventListener("click", () => panel(true));
+  $("hide-docs").addEventListener("click", () => panel(false));
   $("viewer-close").addEventListener("click", closeViewer);
   $("viewer").addEventListener("click", (e) => { if (e.target === $("viewer")) closeViewer(); });
   document.addEventListener("keydown", onViewerKey);
