@@ -84,8 +84,13 @@ def kind_fits(question: str, span: str, place: Place) -> Verdict:
 
 
 def not_the_question(question: str, span: str, place: Place) -> Verdict:
-    """An answer is never only the question's own words."""
-    return Verdict(False, "echo", "only repeats the question's words") if echoes(question, span) else KEPT
+    """An answer is never only the question's own words, nor, for a follow-up, only the names of
+    the turn it leans on: "Who is her husband?" after "... Simone Biles" is not "Simone Biles"."""
+    if echoes(question, span):
+        return Verdict(False, "echo", "only repeats the question's words")
+    if place.earlier and echoes(" ".join(place.earlier), span):
+        return Verdict(False, "echo", "only repeats the names of the earlier turn it follows")
+    return KEPT
 
 
 def same_owner(question: str, span: str, place: Place) -> Verdict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from qa.checks import Place, names_mentioned
+from qa.checks import Place, names_mentioned, not_the_question
 from qa.followup import follow_up, leans
 from qa.schema import MAX_ANSWER_CHARS, MAX_HISTORY_TURNS, AskRequest, HistoryTurn
 
@@ -88,6 +88,15 @@ def test_a_follow_ups_passage_must_name_one_of_the_earlier_names() -> None:
     verdict = names_mentioned("How old is she?", "60", Place(other, 13, 15, other, earlier))
     assert not verdict.kept and verdict.check == "names" and "Narges Mohammadi" in verdict.reason
     assert names_mentioned("How old is she?", "60", Place(other, 13, 15, other)).kept  # no history: as before
+
+
+def test_a_follow_ups_answer_is_not_the_name_it_points_back_at() -> None:
+    text = "Simone Biles' husband, Jonathan Owens, plays for the Packers."
+    earlier = ("Simone Biles",)
+    verdict = not_the_question("Who is her husband?", "Simone Biles", Place(text, 0, 12, text, earlier))
+    assert not verdict.kept and verdict.check == "echo"
+    assert not_the_question("Who is her husband?", "Jonathan Owens", Place(text, 23, 37, text, earlier)).kept
+    assert not_the_question("Who is her husband?", "Simone Biles", Place(text, 0, 12, text)).kept  # no history: as before
 
 
 def test_history_limits_are_clear_422_messages() -> None:
