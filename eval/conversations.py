@@ -51,9 +51,16 @@ class Score:
         self.detected += follows is not None
 
 
+SHOWN = True  # also ask each turn with the product's threshold (what a user is shown); off: half the time
+
+
 def ask(pipe: Pipeline, question: str, history: list[HistoryTurn], turn: dict, doc_ids: list[str]):
     forced = pipe.ask(AskRequest(question=question, history=history), threshold=0.0)
-    shown = pipe.ask(AskRequest(question=question, history=history))
+    # Without the thresholded run, the forced answer goes into the history when it clears the threshold.
+    threshold = pipe.settings.no_answer_threshold
+    threshold = (pipe.reader.confidence or pipe.reader.calibration).threshold if threshold is None else threshold
+    shown = pipe.ask(AskRequest(question=question, history=history)) if SHOWN else forced.model_copy(
+        update={"answer": forced.answer if forced.score >= threshold else None})
     em = best_over_golds(forced.answer or "", turn["answers"])[0]
     shown_em = best_over_golds(shown.answer, turn["answers"])[0] if shown.answer is not None else 0.0
     cited = bool(set(doc_ids) & {c.doc_id for c in forced.citations})
@@ -109,7 +116,7 @@ def write(results: dict[str, dict[tuple[str, str], Score]], out: Path, conversat
             if s.turns:
                 rows.append(
                     f"| {corpus} | {key[0]} | {key[1]} | {s.turns} | **{_pct(s.em, s.turns)}** | {_pct(s.cited, s.turns)} "
-                    f"| {s.shown_right:.0f} / {s.shown_wrong:.0f} | {s.detected} |"
+                    f"| {f'{s.shown_right:.0f} / {s.shown_wrong:.0f}' if SHOWN else '—'} | {s.detected} |"
                 )
     total = _total(results)
     fw, fa = total["follow-up", "with history"], total["follow-up", "alone"]
@@ -161,7 +168,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--news-store", type=Path, default=None, help="a kept store of the news archive (a copy: it is opened read-write); without it the news conversations are skipped")
     parser.add_argument("--data", type=Path, default=CONVERSATIONS)
     parser.add_argument("--out", type=Path, default=RESULTS / "conversations.md")
+    parser.add_argument("--forced-only", action="store_true", help="score forced answers only (half the asks); the history carries the forced answers that clear the threshold")
     args = parser.parse_args(argv)
+    global SHOWN
+    SHOWN = not args.forced_only
     started = time.time()
     conversations = read_jsonl(args.data)
     work = Path(tempfile.mkdtemp(prefix="qa-conversations-"))
@@ -175,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
         results = run(pipes, asked)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    command = "python -m eval.conversations" + (f" --news-store {args.news_store}" if args.news_store else "")
+    command = "python -m eval.conversations" + (f" --news-store {args.news_store}" if args.news_store else "") + (" --forced-only" if args.forced_only else "")
     print("\n".join(write(results, args.out, len(asked), (time.time() - started) / 60, command)))
 
 
