@@ -111,3 +111,26 @@ def test_history_limits_are_clear_422_messages() -> None:
     with pytest.raises(ValidationError, match="Extra inputs"):
         AskRequest(question="When did he arrive?", history=[{"question": "Who?", "doc": 1}])
     assert AskRequest(question="When did he arrive?").history == []
+
+
+def test_history_limits_over_http(tmp_path) -> None:
+    """The 422s of `history` on /ask, without loading a model: the app's lifespan is not run and
+    the pipeline stands ready in name only (a valid request would then fail, so none is sent)."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.deps import get_ready_pipeline
+    from qa.settings import Settings
+
+    app = create_app(Settings(data_dir=tmp_path / "data", sample_corpus=False))
+    app.dependency_overrides[get_ready_pipeline] = lambda: None
+    client = TestClient(app)
+    turn = {"question": "Who led the Russian delegation?", "answer": "Israkov Sergi Yuryevich"}
+    r = client.post("/ask", json={"question": "When did he arrive?", "history": [turn] * (MAX_HISTORY_TURNS + 1)})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "history"]
+    assert f"history holds at most {MAX_HISTORY_TURNS} turns" in r.json()["detail"][0]["msg"]
+    r = client.post("/ask", json={"question": "When did he arrive?", "history": [{"question": "Who?", "answer": "x" * (MAX_ANSWER_CHARS + 1)}]})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "history", 0, "answer"]
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    assert "history" in schema["AskRequest"]["properties"] and "follows" in schema["AskResponse"]["properties"]
