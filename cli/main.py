@@ -17,7 +17,7 @@ from rich.text import Text
 from cli.help import _Command, _Group
 from cli.output import EXIT_BAD_INPUT, ProgressLines, EXIT_NOT_FOUND, EXIT_PARTIAL, EXIT_UNAVAILABLE, count, err, fail, out, print_answer, print_dropped, print_passages, validation_message
 from cli.sources import period_seconds, split_sources, sync_over
-from qa.schema import AskFilters, AskRequest, AskResponse, SearchRequest, SearchResponse
+from qa.schema import MAX_HISTORY_TURNS, AskFilters, AskRequest, AskResponse, HistoryTurn, SearchRequest, SearchResponse
 
 M = TypeVar("M", bound=BaseModel)
 Q = TypeVar("Q", bound=BaseModel)
@@ -138,6 +138,41 @@ def ask(
         print_answer(resp)
         if explain:
             print_dropped(resp)
+
+
+@app.command(cls=_Command)
+def chat(
+    top_k: Annotated[Optional[int], typer.Option("--top-k", metavar="N", help="Passages to read.")] = None,
+    url: Annotated[Optional[str], typer.Option("--url", metavar="URL", help="Ask a running server instead, e.g. http://127.0.0.1:8000.")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", metavar="YYYY-MM-DD", help="Answer as of this day: only articles published on or before it.")] = None,
+) -> None:
+    """Ask one question after another (one a line, until an empty line or the end of input); a follow-up
+    such as "When did he arrive?" is answered with the earlier question it leans on."""
+    interactive = sys.stdin.isatty()
+    pipe = None if url else _ready_pipeline()
+    history: list[HistoryTurn] = []
+    if interactive:
+        err.print("Ask a question; an empty line or Ctrl-D ends.", markup=False)
+    while True:
+        try:
+            question = input("> " if interactive else "").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not question:
+            break
+        try:
+            request = AskRequest(question=question, top_k=top_k, as_of=as_of, history=history[-MAX_HISTORY_TURNS:])
+        except ValidationError as exc:
+            err.print(f"error: {validation_message(exc)}", markup=False)
+            continue
+        resp = _remote(url, "/ask", request, AskResponse) if url else pipe.ask(request)
+        if history:
+            out.print()
+        print_answer(resp)
+        if resp.follows is not None:
+            earlier = request.history[resp.follows]
+            out.print(Text(f"(a follow-up of: {earlier.question})", style="italic"))
+        history.append(HistoryTurn(question=request.question, answer=resp.answer))
 
 
 @app.command(cls=_Command)

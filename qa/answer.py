@@ -34,15 +34,15 @@ def _dropped(verdicts: list[tuple[Span, Verdict]], passages: list[Passage], limi
     return list(out.values())
 
 
-def _place(p: Passage, documents: dict[str, StoredDocument]) -> Place:
+def _place(p: Passage, documents: dict[str, StoredDocument], earlier: tuple[str, ...] = ()) -> Place:
     """A passage as the checks see it: its text, and the words around it with its article's title."""
     doc = documents.get(p.doc_id)
     around = doc.text[max(0, p.start - NAMES_AROUND) : p.end + NAMES_AROUND] + "\n" + doc.title if doc else p.text
-    return Place(p.text, 0, 0, around)
+    return Place(p.text, 0, 0, around, earlier)
 
 
 def _at(place: Place, span: Span) -> Place:
-    return Place(place.text, span.start, span.end, place.around)
+    return Place(place.text, span.start, span.end, place.around, place.earlier)
 
 
 def assemble(
@@ -59,6 +59,7 @@ def assemble(
     mentions: Sequence[Span] = (),
     say_otherwise: bool = True,
     explain: bool = False,
+    earlier_names: tuple[str, ...] = (),
 ) -> AskResponse:
     """Reader spans → one cited, scored answer (or none): group, cite, prefer, score, pick alternatives.
 
@@ -76,11 +77,12 @@ def assemble(
     surround in a top passage beats a slightly higher margin elsewhere. Without that model the
     score is the span score. `threshold` (default: the model's) decides abstention on that score;
     0 forces an answer and cites every place. With `explain`, the response also lists the best
-    candidates the checks dropped (`qa.checks`), each with its reason.
+    candidates the checks dropped (`qa.checks`), each with its reason. `earlier_names`: a
+    follow-up's names from the turn it leans on (`qa.followup`); a passage must name one of them.
     """
     answer_threshold = threshold if threshold is not None else (confidence or calibration).threshold
     span_threshold = min(answer_threshold, calibration.threshold) if confidence else answer_threshold
-    places = [_place(p, documents) for p in passages]
+    places = [_place(p, documents, earlier_names) for p in passages]
     verdicts = [(s, check(question, s.text, _at(places[s.passage], s))) for s in spans]
     groups = group_spans(passages, [s for s, v in verdicts if v.kept], documents, calibration)
     dropped = _dropped(verdicts, passages) if explain else []

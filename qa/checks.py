@@ -40,6 +40,7 @@ class Place:
     start: int
     end: int
     around: str
+    earlier: tuple[str, ...] = ()  # a follow-up's names from the turn it leans on (`qa.followup`)
 
 
 @lru_cache(maxsize=1024)
@@ -59,9 +60,20 @@ def _missing(question: str, around: str) -> tuple[str, ...]:
 
 def names_mentioned(question: str, span: str, place: Place) -> Verdict:
     """A span counts only from a passage that names what the question names: "Who is China's
-    defence minister?" is not answered from a passage about Pakistan's."""
+    defence minister?" is not answered from a passage about Pakistan's. A follow-up's passage must
+    also name one of the names of the turn it leans on: "How old is she?" after "Who won the Nobel
+    Peace Prize?" is not answered from a passage about someone else."""
     missing = _missing(question, place.around)
-    return Verdict(False, "names", f"its passage never names {', '.join(missing)}") if missing else KEPT
+    if missing:
+        return Verdict(False, "names", f"its passage never names {', '.join(missing)}")
+    if place.earlier and _none_of(place.earlier, place.around):
+        return Verdict(False, "names", f"its passage names none of the earlier turn's {', '.join(place.earlier)}")
+    return KEPT
+
+
+@lru_cache(maxsize=1024)
+def _none_of(earlier: tuple[str, ...], around: str) -> bool:
+    return len(unmentioned(list(earlier), around)) == len(earlier)
 
 
 def kind_fits(question: str, span: str, place: Place) -> Verdict:
@@ -72,8 +84,13 @@ def kind_fits(question: str, span: str, place: Place) -> Verdict:
 
 
 def not_the_question(question: str, span: str, place: Place) -> Verdict:
-    """An answer is never only the question's own words."""
-    return Verdict(False, "echo", "only repeats the question's words") if echoes(question, span) else KEPT
+    """An answer is never only the question's own words, nor, for a follow-up, only the names of
+    the turn it leans on: "Who is her husband?" after "... Simone Biles" is not "Simone Biles"."""
+    if echoes(question, span):
+        return Verdict(False, "echo", "only repeats the question's words")
+    if place.earlier and echoes(" ".join(place.earlier), span):
+        return Verdict(False, "echo", "only repeats the names of the earlier turn it follows")
+    return KEPT
 
 
 def same_owner(question: str, span: str, place: Place) -> Verdict:

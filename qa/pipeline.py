@@ -17,6 +17,7 @@ from index.listing import select
 from index.store import Store, StoredDocument, published_number
 from qa import __version__
 from qa.answer import assemble
+from qa.followup import follow_up
 from qa.read import Reader
 from qa.recency import CANDIDATES, asks_for_latest, prefer_recent
 from qa.retrieve import Filters, Retriever
@@ -219,6 +220,9 @@ class Pipeline:
         question = request.question
         k = request.top_k or self.settings.top_k
         f = filters_for(request)
+        # A follow-up ("When did he arrive?") is retrieved and checked with the turn it leans on;
+        # the reader reads the question as asked.
+        earlier = follow_up(question, request.history)
         # Model work is bounded: extra requests queue here instead of piling onto the CPU.
         if not self._models.acquire(timeout=self.settings.read_timeout_s):
             raise Busy("the service is busy; try again shortly")
@@ -230,7 +234,7 @@ class Pipeline:
             self.warm_up()
             t1 = time.perf_counter()
             load = t1 - t_load if cold else 0.0
-            passages = self._retriever(question, k, f)
+            passages = self._retriever(earlier.query if earlier else question, k, f)
             t2 = time.perf_counter()
             reading = self.reader.read(question, [p.text for p in passages])
             t3 = time.perf_counter()
@@ -253,9 +257,11 @@ class Pipeline:
             say_otherwise=not latest,  # the newest answer may come in a sentence naming the one it replaced
             mentions=reading.mentions,
             explain=request.explain,
+            earlier_names=earlier.names if earlier else (),
         )
         if latest:
             response = prefer_recent(response, self.settings.alternative_ratio)
+        response.follows = earlier.follows if earlier else None
         t4 = time.perf_counter()
         response.timings_ms = {
             "retrieve": round(1000 * (t2 - t1), 1),

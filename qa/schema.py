@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 MAX_QUESTION_CHARS = 1000
 MAX_TOP_K = 20  # the one limit on passages read per question: schema, CLI and API alike
+# The conversation a question may lean on: the latest turns, each bounded like a question.
+MAX_HISTORY_TURNS = 10
+MAX_ANSWER_CHARS = 1000
 
 
 def _real_date(value: str) -> str:
@@ -119,8 +122,36 @@ class Query(BaseModel):
         return value
 
 
+class HistoryTurn(BaseModel):
+    """An earlier turn of the conversation: what was asked and the answer given (null: "not found")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS)
+    answer: str | None = Field(None, max_length=MAX_ANSWER_CHARS)
+
+    @field_validator("question", mode="before")
+    @classmethod
+    def _read(cls, value: object) -> object:
+        return as_read(value) if isinstance(value, str) else value
+
+
 class AskRequest(Query):
     explain: bool = Field(False, description="Also list the reader's candidate answers that the answer checks dropped, and why (`dropped`).")
+    history: list[HistoryTurn] = Field(
+        default_factory=list,
+        max_length=MAX_HISTORY_TURNS,
+        description=f"The conversation so far, oldest first (at most {MAX_HISTORY_TURNS} turns: send the latest). A question that leans on "
+        "an earlier turn (\"When did he arrive?\", \"How many were there?\") is answered with that turn's names and topic; "
+        "`follows` in the response says which. A question that stands alone is answered as without history.",
+    )
+
+    @field_validator("history", mode="before")
+    @classmethod
+    def _bounded(cls, value: object) -> object:
+        if isinstance(value, list) and len(value) > MAX_HISTORY_TURNS:
+            raise ValueError(f"history holds at most {MAX_HISTORY_TURNS} turns (send the latest), not {len(value)}")
+        return value
 
 
 class SearchRequest(Query):
@@ -214,6 +245,9 @@ class AskResponse(BaseModel):
     )
     dropped: list[Dropped] = Field(
         default_factory=list, description="With `explain`: the best candidate answers the answer checks refused, best first, each with its reason."
+    )
+    follows: int | None = Field(
+        None, description="The index in `history` of the earlier turn this question leaned on (its names and topic were used); null when it stood alone."
     )
     _evidence: Any = PrivateAttr(None)  # qa.confidence.Evidence of the answer, for fitting the confidence model
 

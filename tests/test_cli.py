@@ -319,3 +319,23 @@ def test_search_prints_ranked_passages_and_the_same_json_as_the_api(tmp_path: Pa
     assert resp["passages"] and all(h["doc_id"] == "003_86bc19b1e0a8f9ad" for h in resp["passages"])
     bad = run_qa("search", "   ", env=env)
     assert bad.returncode == 2 and bad.stderr.startswith("error:") and "Traceback" not in bad.stderr
+
+
+def test_chat_answers_a_follow_up_with_the_turn_it_leans_on(tmp_path: Path) -> None:
+    """`qa chat`: questions read from stdin one a line, each answered as `qa ask` prints it; the
+    second ("his") is answered with the first, and says so; an empty line ends the loop."""
+    env = qa_env(tmp_path / "data")
+    stdin = "Who is Pakistan's National Security Advisor?\nWho is his Russian counterpart?\n\nWhat is the capital of France?\n"
+    r = run_qa("chat", env=env, input=stdin)
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].strip() == "Nasir Khan Janjua"
+    assert "Nikolai Patrushev" in lines
+    assert "(a follow-up of: Who is Pakistan's National Security Advisor?)" in r.stdout
+    assert r.stdout.count("[1] ") == 2 and "000_8f29a9f3c101fd9c" in r.stdout  # numbered citations, as `qa ask` prints them
+    assert "France" not in r.stdout and "Not found" not in r.stdout  # the empty line ended it
+    # A question the request refuses is one line on stderr, and the conversation goes on.
+    long = run_qa("chat", env=env, input="x" * 1001 + "\nWho is Pakistan's National Security Advisor?\n")
+    assert long.returncode == 0 and long.stderr.count("error: question:") == 1
+    assert long.stdout.splitlines()[0].strip() == "Nasir Khan Janjua"

@@ -70,6 +70,10 @@ def test_september_cites_both_articles(served) -> None:
         ({"question": 42}, 422),
         ({}, 422),
         ({"question": "Who?", "unknown": 1}, 422),
+        ({"question": "Who?", "history": "Who led it?"}, 422),
+        ({"question": "Who?", "history": [{"answer": "Nasir Khan Janjua"}]}, 422),
+        ({"question": "Who?", "history": [{"question": "Who?", "answer": "x" * 1001}]}, 422),
+        ({"question": "Who?", "history": [{"question": "Who?", "doc_ids": ["a"]}]}, 422),
     ],
 )
 def test_bad_ask_requests(served, body: dict, status: int) -> None:
@@ -163,3 +167,24 @@ def test_upload_limits_and_bad_files(keyed: TestClient) -> None:
     sneaky = keyed.post("/documents/upload", files={"file": ("../../etc/passwd.txt", b"Hosts\n\nharmless text")}, headers=auth)
     assert sneaky.status_code == 200 and sneaky.json()["added"] == ["passwd"]
     assert keyed.get("/documents/passwd").json()["source"] == "passwd.txt"
+
+
+def test_history_answers_a_follow_up_and_says_which_turn_it_used(served) -> None:
+    """`history` on /ask: a follow-up ("his") is answered with the earlier turn and `follows` names
+    it; a question that stands alone ignores the history; the limits are 422s that say why."""
+    first = "Who is Pakistan's National Security Advisor?"
+    with httpx.Client(base_url=served.url, timeout=60) as client:
+        one = client.post("/ask", json={"question": first}).json()
+        assert one["answer"] == "Nasir Khan Janjua" and one["follows"] is None
+        history = [{"question": "When was the first joint exercise?", "answer": "September"}, {"question": first, "answer": one["answer"]}]
+        two = client.post("/ask", json={"question": "Who is his Russian counterpart?", "history": history})
+        assert two.status_code == 200, two.text
+        resp = two.json()
+        assert resp["follows"] == 1 and resp["answer"] == "Nikolai Patrushev"
+        _check_citations(client, resp)
+        alone = client.post("/ask", json={"question": "When was the first joint exercise?", "history": history[1:]}).json()
+        assert alone["follows"] is None and alone["answer"] == "September"
+        too_many = client.post("/ask", json={"question": "When did he arrive?", "history": history[:1] * 11})
+        assert too_many.status_code == 422
+        assert "history holds at most 10 turns" in too_many.json()["detail"][0]["msg"]
+        assert "history" in client.get("/openapi.json").json()["components"]["schemas"]["AskRequest"]["properties"]

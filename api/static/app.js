@@ -190,6 +190,16 @@ function renderAnswer(turn, data) {
   }
 }
 
+// The conversation so far, sent with each question so a follow-up ("When did he arrive?") is
+// answered with the turn it leans on; the server says which in `follows`.
+const HISTORY_TURNS = 5;
+const conversationHistory = [];
+
+function followsNode(data, sent) {
+  const earlier = sent[data.follows];
+  return el("p", { class: "follows meta" }, `Following up on: “${earlier ? earlier.question : "an earlier question"}”`);
+}
+
 async function ask(event) {
   event.preventDefault();
   const input = $("question");
@@ -200,14 +210,17 @@ async function ask(event) {
   setStatus($("status"), "Searching the articles…", true);
   const turn = el("li", { class: "turn", "aria-busy": "true" }, el("p", { class: "q" }, question));
   $("conversation").append(turn);
-  const body = { question };
+  const body = { question, history: conversationHistory.slice(-HISTORY_TURNS) };
   if ($("as-of").value) body.as_of = $("as-of").value;  // a date input's value is YYYY-MM-DD
   try {
     const res = await fetch("/ask", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
     if (!res.ok) {
       turn.append(el("p", { class: "error", role: "alert" }, `Could not answer: ${await errorMessage(res)}`));
     } else {
-      renderAnswer(turn, await res.json());
+      const data = await res.json();
+      if (data.follows !== null && data.follows !== undefined) turn.append(followsNode(data, body.history));
+      renderAnswer(turn, data);
+      conversationHistory.push({ question, answer: data.answer && data.answer.slice(0, 1000) });  // the server's limit on an earlier answer
       input.value = "";
     }
     setStatus($("status"), "");
