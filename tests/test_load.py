@@ -61,7 +61,6 @@ def test_jsonl_records_with_metadata() -> None:
     ("name", "data", "reason"),
     [
         ("bin.txt", b"\x00\x01\x02binary", "binary"),
-        ("latin.txt", "caf\xe9".encode("latin-1"), "UTF-8"),
         ("empty.txt", b"   \n\n", "empty"),
         ("bad.jsonl", b"{not json}\n", "not JSON"),
         ("notext.jsonl", b'{"id": "x", "title": "t"}\n', "no text"),
