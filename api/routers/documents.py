@@ -162,7 +162,7 @@ async def fetch_document(body: FetchIn, pipe: PipelineDep, settings: SettingsDep
     return await _ingest(pipe, [doc])
 
 
-@router.delete("/{doc_id:path}", response_model=DeleteOut, dependencies=[Depends(require_write_key)], responses={**WRITE_REFUSALS, 401: {"description": "API key required"}})
+@router.delete("/{doc_id:path}", response_model=DeleteOut, dependencies=[Depends(require_write_key)], responses={**WRITE_REFUSALS, 401: {"description": "API key required"}, 404: {"description": "No such document"}})
 async def delete_document(doc_id: DocId, pipe: PipelineDep) -> DeleteOut:
     """Remove an article and its passages. Deleting a missing one is not an error (`deleted: false`)."""
     return DeleteOut(doc_id=doc_id, deleted=await run_in_threadpool(pipe.delete_document, doc_id))
