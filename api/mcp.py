@@ -30,6 +30,7 @@ from api.routers import ask as ask_route
 from api.routers import documents as documents_route
 from api.routers import search as search_route
 from api.routers.documents import as_document
+from index.dates import shown_date
 from index.ids import MAX_ID_CHARS
 from index.store import IncompatibleStore, StoreUnavailable
 from qa import __version__
@@ -110,7 +111,7 @@ def _tool(fn: Callable[..., Any], route: Callable[..., Any], *, request: type[Ba
 
 # -- text for the model to read beside the structured result ---------------------------------
 def _dated(published: str | None) -> str:
-    return f" ({published})" if published else ""
+    return f" ({shown_date(published)})" if published else ""
 
 
 def _excerpt(c: Citation) -> str:

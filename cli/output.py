@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.text import Text
 
+from index.dates import shown_date
 from qa.schema import AskResponse, Citation, SearchResponse
 
 out = Console(highlight=False, soft_wrap=True)
@@ -83,14 +83,6 @@ def by_source(citations: list[Citation]) -> list[tuple[list[Citation], list[Cita
         elif all(c.doc_id != k.doc_id for k in copies):
             copies.append(c)
     return list(folded.values())
-
-
-def shown_date(value: str) -> str:
-    """A stored date as people read it, as the page shows it: "2023-06-01 09:30 +00:00" rather than
-    ISO's "T" and seconds; a day alone stays "2023-06-01"."""
-    value = value.replace("T", " ", 1)
-    value = re.sub(r"(\d{2}:\d{2}):00(?=$|[Z+-])", r"\1", value)
-    return re.sub(r"(\d{2}:\d{2}(?::\d{2})?)([Z+-])", r"\1 \2", value)
 
 
 def _dated(published: str | None) -> str:

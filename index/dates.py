@@ -219,3 +219,11 @@ def from_pdf(metadata: Any) -> str | None:
         if found:
             return found
     return None
+
+
+def shown_date(value: str) -> str:
+    """A stored date as people read it, as the page shows it: "2023-06-01 09:30 +00:00" rather than
+    ISO's "T" and seconds; a day alone stays "2023-06-01"."""
+    value = value.replace("T", " ", 1)
+    value = re.sub(r"(\d{2}:\d{2}):00(?=$|[Z+-])", r"\1", value)
+    return re.sub(r"(\d{2}:\d{2}(?::\d{2})?)([Z+-])", r"\1 \2", value)
