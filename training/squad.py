@@ -9,7 +9,10 @@ The unanswerable ones are made the way SQuAD 2.0 made them, from the same questi
   the same-article paragraphs: the article is on topic and retrieved, but doesn't say;
 - `squad-swapped`: the question with one of its names, numbers or years swapped for another of
   the same kind from the same article that the gold paragraph lacks, on the window of the
-  original answer: the passage still looks right, and the tempting span stays in view.
+  original answer: the passage still looks right, and the tempting span stays in view;
+- `squad-retyped`: a number answer replaced, in its paragraph, by a number of another kind
+  from the same article (a length where a cost was, a count where a year was): a number stays
+  where the question looks, but not the one it asks for.
 No passage-side negative holds a gold answer (`training.negatives.contains_gold`).
 """
 
@@ -45,6 +48,37 @@ def holds_kind(text: str, kind: str) -> bool:
     if kind == "name":
         return bool(name_spans(text))
     return True
+
+
+_SCALE = r"(?:\s?(?:million|billion|trillion|thousand|hundred)\b)?"
+_UNIT = (
+    r"(?:%|\s?(?:per ?cent|percent|km|kilomet(?:re|er)s?|met(?:re|er)s?|cm|mm|miles?|feet|foot|ft|inch(?:es)?|yards?|acres?"
+    r"|hectares?|kg|kilograms?|grams?|g|tons?|tonnes?|lbs?|litres?|liters?|gallons?|degrees?|°[CF]?|mph|km/h|sq(?:uare)? \w+"
+    r"|years?|months?|weeks?|days?|hours?|minutes?|seconds?|people|persons|students|members|residents|inhabitants|votes"
+    r"|dollars?|pounds?|euros?|yen|yuan|francs?|marks?|rupees?)\b)?"
+)
+# A number as a reader would pick it: currency sign, digits, scale word, unit.
+_QUANTITY = re.compile(r"(?<![\w.,])(?:[$£€¥]\s?)?\d(?:[\d,.]*\d)?" + _SCALE + _UNIT + r"(?![\w])")
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_DATE = re.compile(rf"(?:(?:{_MONTHS})\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+(?:{_MONTHS})\s+\d{{4}}|(?:{_MONTHS})\s+\d{{4}})")
+
+
+def number_kind(span: str) -> str | None:
+    """The kind of number a span is ('time', 'money', 'percent', 'duration', 'measure', 'count'); None without a digit."""
+    if not any(c.isdigit() for c in span):
+        return None
+    low = span.lower()
+    if re.search(rf"\b(?:{_MONTHS.lower()})\b|\b1[0-9]\d\ds?\b|\b20\d\ds?\b|\b(?:bc|ad|bce|ce)\b|\bcentury\b", low) and not re.search(r"[$£€¥%]", low):
+        return "time"
+    if re.search(r"[$£€¥]|\b(?:dollars?|pounds?|euros?|yen|yuan|francs?|marks?|rupees?)\b", low):
+        return "money"
+    if re.search(r"%|\bper ?cent\b|\bpercent", low):
+        return "percent"
+    if re.search(r"\b(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b", low):
+        return "duration"
+    if re.search(r"[a-z°]", low) and not re.search(r"\b(?:people|persons|students|members|residents|inhabitants|votes|million|billion|trillion|thousand|hundred)$", low):
+        return "measure"
+    return "count"
 
 
 def _shape(number: str) -> str:
@@ -165,6 +199,53 @@ def swapped_questions(
     return out, stats
 
 
+def retyped_answers(
+    articles: Articles, questions: list[dict], n: int, rng: random.Random
+) -> tuple[list[Example], Counter]:
+    """Paragraphs whose number answer is replaced by a number of another kind from the same article."""
+    stats: Counter = Counter()
+    if n <= 0:
+        return [], stats
+    pools: dict[str, dict[str, list[str]]] = {}
+
+    def article_pool(title: str) -> dict[str, list[str]]:
+        if title not in pools:
+            found: dict[str, set[str]] = defaultdict(set)
+            for doc_id in articles.by_title[title]:
+                text = articles.docs[doc_id]["text"]
+                for m in [*_DATE.finditer(text), *_QUANTITY.finditer(text)]:
+                    kind = number_kind(m.group())
+                    if kind:
+                        found[kind].add(m.group().strip())
+            pools[title] = {k: sorted(v) for k, v in found.items()}
+        return pools[title]
+
+    # Only answers that are a number as a whole: "21st Army Group" is a name with a digit.
+    order = [q for q in questions if any(p.fullmatch(q["answers"][0].strip()) for p in (_QUANTITY, _DATE))]
+    rng.shuffle(order)
+    out: list[Example] = []
+    for q in order:
+        if len(out) >= n:
+            break
+        stats["tried"] += 1
+        text, answer, start = articles.docs[q["doc_id"]]["text"], q["answers"][0], q["answer_starts"][0]
+        kind = number_kind(answer)
+        pool = article_pool(articles.docs[q["doc_id"]].get("title", ""))
+        # A bare count could still be the asked-for percent or price with its unit dropped.
+        others = [x for k, xs in pool.items() if k != kind and (k != "count" or kind in ("time", "count")) for x in xs]
+        if not others:
+            stats["dropped: no number of another kind in the article"] += 1
+            continue
+        other = rng.choice(others)
+        retyped = text[:start] + other + text[start + len(answer):]
+        if contains_gold(retyped, [a for a in q["answers"] if a]):
+            stats["dropped: a gold answer remains"] += 1
+            continue
+        stats[f"kept: {kind} -> {number_kind(other)}"] += 1
+        out.append(Example(q["question"], retyped, -1, "", "squad-retyped", focus=start))
+    return out, stats
+
+
 def squad_examples(cfg: TrainConfig, first_group: int, rng: random.Random) -> tuple[list[Example], Counter]:
     """The SQuAD v1.1 train part of the mix: answerable groups, removed-sentence groups and swapped questions."""
     stats: Counter = Counter()
@@ -206,4 +287,11 @@ def squad_examples(cfg: TrainConfig, first_group: int, rng: random.Random) -> tu
         e.group = group  # a group of one: its margins against "no answer" on the shared scale
         group += 1
     out.extend(swapped)
+
+    retyped, st = retyped_answers(articles, qs, cfg.squad_retyped, random.Random(f"{cfg.seed}-squad-retyped"))
+    stats.update({f"retyped: {k}": v for k, v in st.items()})
+    for e in retyped:
+        e.group = group
+        group += 1
+    out.extend(retyped)
     return out, stats
