@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api import mcp
 from api.guard import Guard
 from api.routers import ask, documents, health, samples, search
+from index.space import StorageFull
 from index.store import IncompatibleStore, StoreUnavailable
 from qa import __version__
 from qa.pipeline import Pipeline
@@ -110,6 +111,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(StoreUnavailable)
     async def store_down(request: Request, exc: Exception):
         return JSONResponse({"detail": str(exc)}, status_code=HTTPStatus.SERVICE_UNAVAILABLE)
+
+    @app.exception_handler(StorageFull)
+    async def disk_full(request: Request, exc: StorageFull):
+        return JSONResponse({"detail": str(exc)}, status_code=HTTPStatus.INSUFFICIENT_STORAGE)
 
     app.include_router(ask.router)
     app.include_router(search.router)

@@ -21,6 +21,7 @@ WRITE_REFUSALS: dict[int | str, dict] = {
     403: {"description": "A cross-site write from a page of another origin"},
     413: {"description": "Request body too large"},
     415: {"description": "Unsupported content type"},
+    507: {"description": "The data directory's disk is (nearly) full: nothing was stored (QA_MIN_FREE_MB)"},
 }
 # What the page itself sends; anything else on a write is refused before a route sees it.
 WRITE_TYPES = {"/ask": {"application/json"}, "/search": {"application/json"}, "/documents": {"application/json"}, "/documents/upload": {"multipart/form-data"}, "/documents/fetch": {"application/json"}, "/mcp": {"application/json"}}

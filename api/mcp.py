@@ -32,6 +32,7 @@ from api.routers import search as search_route
 from api.routers.documents import as_document
 from index.dates import shown_date
 from index.ids import MAX_ID_CHARS
+from index.space import StorageFull
 from index.store import IncompatibleStore, StoreUnavailable
 from qa import __version__
 from qa.pipeline import Busy, Pipeline
@@ -184,7 +185,7 @@ def build(pipeline: Pipeline, *, over_http: bool) -> MCPServer:
         """The failures the API answers with 503, as tool errors."""
         try:
             return call()
-        except (Busy, IncompatibleStore, StoreUnavailable) as exc:
+        except (Busy, IncompatibleStore, StoreUnavailable, StorageFull) as exc:
             raise ToolError(str(exc)) from None
 
     def ask(request: AskRequest) -> Annotated[CallToolResult, AskResponse]:

@@ -17,6 +17,7 @@ from rich.text import Text
 from cli.help import _Command, _Group
 from cli.output import EXIT_BAD_INPUT, ProgressLines, EXIT_NOT_FOUND, EXIT_PARTIAL, EXIT_UNAVAILABLE, count, err, fail, out, print_answer, print_dropped, print_passages, validation_message
 from cli.sources import period_seconds, split_sources, sync_over
+from index.space import StorageFull
 from qa.schema import MAX_HISTORY_TURNS, AskFilters, AskRequest, AskResponse, HistoryTurn, SearchRequest, SearchResponse
 
 M = TypeVar("M", bound=BaseModel)
@@ -254,7 +255,10 @@ def ingest(
                 if periodic:
                     periodic(done, total, elapsed)
 
-            report = pipe.ingest_paths(files, prune=prune, replace_taken=replace_taken, progress=progress)
+            try:
+                report = pipe.ingest_paths(files, prune=prune, replace_taken=replace_taken, progress=progress)
+            except StorageFull as exc:
+                fail(f"{exc} (the files before it were stored; running the same command again skips them)", EXIT_UNAVAILABLE)
     if remote:
         fetcher, sync = sync_over(pipe)
         with fetcher:

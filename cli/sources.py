@@ -25,11 +25,13 @@ def split_sources(sources: list[str]) -> tuple[list[Path], list[str]]:
 
 def sync_over(pipe, stop=None, host_delay_s: float = 1.0, timeout_s: float = 20.0):
     from index.feeds import STATE_FILE, Sync
-    from index.fetch import Fetcher
+    from index.fetch import AddressGuard, Fetcher
 
-    fetcher = Fetcher(stop=stop, host_delay_s=host_delay_s, timeout_s=timeout_s, deadline_s=pipe.settings.fetch_deadline_s)
-    pipe.open_store()
     settings = pipe.settings
+    # The same guard as the API's fetch: what the CLI fetches is readable through GET /documents.
+    fetcher = Fetcher(guard=AddressGuard(settings.fetch_allow_hosts), stop=stop, host_delay_s=host_delay_s,
+                      timeout_s=timeout_s, deadline_s=settings.fetch_deadline_s)
+    pipe.open_store()
     sync = Sync(pipe.add_documents, pipe.store.claims, fetcher, settings.data_dir / STATE_FILE,
                 max_items=settings.feed_max_items, budget_s=settings.feed_budget_s)
     return fetcher, sync

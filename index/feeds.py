@@ -17,6 +17,7 @@ from index.fetch_state import FetchState
 from index.ids import Claim, derive
 from index.ingest import IngestReport
 from index.load import LoadError, LoadFailure, from_bytes
+from index.space import StorageFull
 from index.urls import without_credentials
 
 log = logging.getLogger(__name__)
@@ -235,6 +236,11 @@ class Sync:
                     self._source(source, stored, report)
                 except Stopped:
                     report.stopped = True
+                    break
+                except StorageFull as exc:
+                    # Every source after this one would fail the same way; the next cycle tries again.
+                    report.failed.append(LoadFailure(source, str(exc)))
+                    log.warning("watch: %s: %s", source, exc)
                     break
                 except (FetchError, LoadError, OSError) as exc:
                     reason = exc.reason if isinstance(exc, FetchError) else str(exc)

@@ -14,6 +14,7 @@ from index.documents import Document
 from index.embed import Embedder
 from index.ids import Catalog, Claim
 from index.load import LoadFailure, discover, iter_documents
+from index.space import as_storage_full, check_room
 from index.store import Store
 from index.urls import without_credentials
 
@@ -49,8 +50,13 @@ class IngestReport:
 class Indexer:
     """Writes documents into the store: chunk, embed (in batches across documents), replace per document."""
 
-    def __init__(self, store: Store, embedder: Embedder, folder: Path, max_chunk_tokens: int = 200, embed_batch_chunks: int = 128):
+    def __init__(
+        self, store: Store, embedder: Embedder, folder: Path, max_chunk_tokens: int = 200, embed_batch_chunks: int = 128, min_free_mb: float = 0.0
+    ):
         self.store = store
+        self.folder = folder
+        self.min_free_mb = min_free_mb
+        self._failed_write = False  # a write that ran out of room may have left chunks without their document
         self.embed_batch_chunks = embed_batch_chunks
         self.embedder = embedder
         self.max_chunk_tokens = max_chunk_tokens
@@ -133,6 +139,11 @@ class Indexer:
     def _write(self, pending: list[tuple[Document, bool, list]], report: IngestReport) -> None:
         if not pending:
             return
+        check_room(self.folder, self.min_free_mb)
+        if self._failed_write:
+            # Never cited (no document record), but they take room and count: gone before the next write.
+            self.store.sweep_orphans()
+            self._failed_write = False
         vectors = self.embedder([indexed_text(doc.title, c.text) for doc, _, chunks in pending for c in chunks])
         items, at = [], 0
         for doc, _, chunks in pending:
@@ -143,7 +154,14 @@ class Indexer:
         for doc, _, _ in pending:
             group, sig = self.copies.assign(doc.id, doc.text)
             extra[doc.id] = {"copy_group": group, "minhash": sig}
-        self.store.put_documents(items, extra)
+        try:
+            self.store.put_documents(items, extra)
+        except Exception as exc:
+            full = as_storage_full(exc, self.folder)
+            if full is None:
+                raise
+            self._failed_write = True
+            raise full from exc
         self._follow_replaced([doc.id for doc, replaced, _ in pending if replaced], extra)
         self.copies.written()
         for doc, replaced, chunks in pending:

@@ -31,6 +31,10 @@ class LoadFailure:
 
 
 MAX_HTML_DEPTH = 128  # elements nested in one another; article pages stay far below, and extraction slows past it
+# A page of text is a few thousand content-stream tokens; a page far past this is a drawing or a
+# bomb (a 14 KB file of 2 million tokens kept a core busy for a minute and a half), and is skipped.
+PDF_PAGE_TOKENS = 100_000
+PDF_READ_S = 60.0  # the most reading one PDF's text may take, checked between pages
 _META_CHARSET = re.compile(rb"<meta[^>]+charset=[\"']?([\w.:-]+)", re.I)
 
 
@@ -141,9 +145,12 @@ def from_html(doc_id: str, data: bytes, source: str, *, title: str | None = None
 
 def from_pdf(doc_id: str, data: bytes, source: str, *, title: str | None = None, origin: str | None = None) -> Document:
     """The text layer of a PDF, page by page; the date from its /CreationDate."""
+    import time
     import warnings
 
     from pypdf import PdfReader
+    from pypdf import apply_configuration
+    from pypdf.errors import LimitReachedError
 
     # A damaged file is reported once, as the LoadError below; pypdf's own log lines and
     # warnings about it ("EOF marker not found", ...) would only repeat it as noise.
@@ -153,12 +160,22 @@ def from_pdf(doc_id: str, data: bytes, source: str, *, title: str | None = None,
     level = pypdf_log.level
     pypdf_log.setLevel(logging.CRITICAL + 1)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), apply_configuration(stream_parsing_work_maximum_count=PDF_PAGE_TOKENS):
             warnings.simplefilter("ignore")
             reader = PdfReader(io.BytesIO(data))
-            pages = [(page.extract_text() or "").strip() for page in reader.pages]
+            deadline = time.monotonic() + PDF_READ_S
+            pages = []
+            for page in reader.pages:
+                if time.monotonic() > deadline:
+                    raise LoadError(f"{source}: reading its text took longer than {PDF_READ_S:.0f} s (at page {len(pages) + 1} of {len(reader.pages)})")
+                try:
+                    pages.append((page.extract_text() or "").strip())
+                except LimitReachedError:
+                    pages.append("")  # a page past the parsing budget holds no text worth its cost
             meta_title = (reader.metadata.title if reader.metadata else None) or ""
             published = dates.from_pdf(reader.metadata)
+    except LoadError:
+        raise
     except Exception as exc:  # noqa: BLE001 - pypdf raises many types for damaged files
         raise LoadError(f"{source}: unreadable PDF ({exc})") from None
     finally:

@@ -82,7 +82,7 @@ class Pipeline:
                 folder = self.settings.cache_dir / "keyword" if self.settings.chroma_url else self.settings.data_dir
                 self._keywords = KeywordIndex(store, folder)
                 self._retriever = Retriever(store, self.embedder, self._keywords, self.settings.candidates)
-                self._indexer = Indexer(store, self.embedder, folder)
+                self._indexer = Indexer(store, self.embedder, folder, min_free_mb=self.settings.min_free_mb)
                 # Decided when the store is first opened, and checked again before seeding: an
                 # index that starts empty gets the sample articles, unless a user's own
                 # document arrives first (while the models load).

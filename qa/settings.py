@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     fetch_enabled: bool = Field(False, description="Allow POST /documents/fetch to fetch a URL from this server (off by default).")
     fetch_allow_hosts: ListSetting = Field(
         default_factory=list,
-        description="Hosts or addresses POST /documents/fetch may fetch even though they are private, loopback, link-local or reserved "
+        description="Hosts or addresses POST /documents/fetch, `qa ingest URL` and `qa watch` may fetch even though they are private, loopback, link-local or reserved "
         "(comma-separated or a JSON list); a name matches an entry of the address it resolves to.",
     )
     fetch_deadline_s: float = Field(
@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     feed_max_items: int = Field(100, ge=1, description="The most items taken from one feed in one cycle of `qa watch` or `qa ingest` (new ones first); the rest wait for the next cycle.")
     feed_budget_s: float = Field(
         300.0, gt=0, description="The most time one feed's items may take in one cycle; past it the items left wait for the next cycle, so one huge or slow feed can't starve the others."
+    )
+    min_free_mb: float = Field(
+        100.0, ge=0, description="Writes are refused (HTTP 507, `qa ingest` exit 3) while the data directory's disk has less than this many MB free, "
+        "so the store never runs out mid-write (0: no margin)."
     )
     sample_corpus: bool = Field(True, description="Ingest the bundled sample articles when the index is empty on first `qa ask`.")
     log_level: str = Field("INFO", description="Log level of the service.")

@@ -150,6 +150,21 @@ def make_sync(pipe) -> Sync:
     return Sync(pipe.add_documents, pipe.store.claims, fetcher, pipe.settings.data_dir / STATE_FILE)
 
 
+def test_a_full_disk_ends_the_cycle_with_one_line_and_nothing_half_stored(site: Site, tmp_path: Path) -> None:
+    from qa.pipeline import Pipeline
+    from qa.settings import Settings
+
+    full = Pipeline(Settings(data_dir=tmp_path / "data", sample_corpus=False, min_free_mb=10**12))
+    full.open_store()
+    first, second = publish(site, "full", range(5200, 5202)), publish(site, "after-full", range(5300, 5301))
+    sync = make_sync(full)
+    report = sync.run([first, second])
+    assert [f.source for f in report.failed] == [first] and "QA_MIN_FREE_MB" in report.failed[0].reason, report.summary()
+    assert not report.ingest.added and full.store.count() == (0, 0)
+    # The next source would fail the same way: it is left for the next cycle, not fetched.
+    assert sync.fetcher.requests == 3  # the feed and its two items
+
+
 def test_feed_ingested_once_then_conditional_then_replaced(site: Site, pipe) -> None:
     feed = publish(site, "news", range(ITEMS))
 
@@ -352,7 +367,7 @@ def test_cli_ingest_feed_then_watch_stops_on_sigterm(tmp_path: Path, site: Site)
     from tests.conftest import BIN, qa_env, run_qa
 
     feed = publish(site, "cli", range(5000, 5003))
-    env = qa_env(tmp_path / "data", QA_SAMPLE_CORPUS="false")
+    env = qa_env(tmp_path / "data", QA_SAMPLE_CORPUS="false", QA_FETCH_ALLOW_HOSTS="127.0.0.1")
     r = run_qa("ingest", feed, env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("3 added, 0 updated, 0 unchanged"), r.stdout
@@ -377,6 +392,27 @@ def test_cli_ingest_feed_then_watch_stops_on_sigterm(tmp_path: Path, site: Site)
             proc.wait()
     r = run_qa("watch", "not-a-feed.txt", env=env)
     assert r.returncode == 2 and "not a feed or URL" in r.stderr
+
+
+def test_cli_fetches_pass_the_same_address_guard_as_the_api(tmp_path: Path, site: Site) -> None:
+    from tests.conftest import qa_env, run_qa
+
+    feed = publish(site, "guarded", range(5100, 5102))
+    env = qa_env(tmp_path / "data", QA_SAMPLE_CORPUS="false")
+    r = run_qa("ingest", f"{site.url}/guarded/5100.html", env=env, timeout=120)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert r.stderr.strip().endswith("refused: 127.0.0.1 is a loopback address (allow it with QA_FETCH_ALLOW_HOSTS)"), r.stderr
+    assert "Traceback" not in r.stderr
+    r = run_qa("watch", "--once", feed, env=env, timeout=120)
+    assert r.returncode == 1 and "loopback address" in r.stdout and "0 new" in r.stdout, (r.stdout, r.stderr)
+    # A public feed whose items link to a private address: each item is refused, nothing connects.
+    site.put("/guarded/private.xml", '<?xml version="1.0"?><rss version="2.0"><channel><title>p</title>'
+             '<item><title>Inside</title><link>http://10.0.0.1/secret.html</link></item></channel></rss>', "application/rss+xml")
+    allowed = qa_env(tmp_path / "data", QA_SAMPLE_CORPUS="false", QA_FETCH_ALLOW_HOSTS="127.0.0.1")
+    r = run_qa("watch", "--once", f"{site.url}/guarded/private.xml", env=allowed, timeout=120)
+    assert "10.0.0.1 is a private address" in r.stdout + r.stderr and "0 new" in r.stdout, (r.stdout, r.stderr)
+    r = run_qa("docs", "list", env=allowed, timeout=120)
+    assert "secret" not in r.stdout
 
 
 def test_fetch_route_needs_the_api_key(tmp_path: Path, site: Site) -> None:
@@ -515,7 +551,7 @@ def test_watch_once_ends_at_the_deadline_of_a_trickling_page(tmp_path: Path, sit
     from tests.conftest import qa_env, run_qa
 
     feed = publish(site, "beside", range(7000, 7002))
-    env = qa_env(tmp_path / "data", QA_SAMPLE_CORPUS="false", QA_FETCH_DEADLINE_S="1")
+    env = qa_env(tmp_path / "data", QA_SAMPLE_CORPUS="false", QA_FETCH_DEADLINE_S="1", QA_FETCH_ALLOW_HOSTS="127.0.0.1")
     started = time.monotonic()
     r = run_qa("watch", "--once", trickle.url + "/body", feed, env=env, timeout=120)
     assert r.returncode == 1, (r.stdout, r.stderr)
@@ -553,5 +589,5 @@ def test_urls_with_credentials_are_refused_to_fetch_and_never_stored(tmp_path: P
     assert not report.failed and len(report.ingest.added) == 1, report.summary()
     assert {d.source for d in pipe.list_documents() if "creds" in d.source} == {f"{site.url}/creds/8000.html"}
 
-    r = run_qa("ingest", secret, env=qa_env(tmp_path / "cli", QA_SAMPLE_CORPUS="false"), timeout=60)
+    r = run_qa("ingest", secret, env=qa_env(tmp_path / "cli", QA_SAMPLE_CORPUS="false", QA_FETCH_ALLOW_HOSTS="127.0.0.1"), timeout=60)
     assert r.returncode == 2 and r.stderr.strip() == f"error: http://127.0.0.1:{port}/creds/8000.html: credentials in URLs are not sent: remove the 'user:password@' part", r.stderr
