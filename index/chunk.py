@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from index.documents import Chunk, Document
 
 _WORD = re.compile(r"\S+")
+# Text counts as at least one word piece per this many characters. The tokenizer reads a word
+# of over 100 characters as one [UNK]: a megabyte without spaces was one "3-token" chunk.
+CHARS_PER_PIECE = 10
 
 
 @dataclass(frozen=True)
@@ -68,10 +71,15 @@ def _cover(text: str, spans: list[Span], first: int, start: int, end: int) -> No
             spans[i] = Span(spans[i].start, spans[i].end + len(gap.rstrip()))
 
 
+def _sizes(count: Counter, texts: list[str]) -> list[int]:
+    """Word pieces of each text with [CLS]/[SEP], and never fewer than its characters allow (`CHARS_PER_PIECE`)."""
+    return [max(n, -(-len(t) // CHARS_PER_PIECE) + 2) for n, t in zip(count(texts), texts)] if texts else []
+
+
 def _split_long(text: str, span: Span, count: Counter, limit: int) -> list[Span]:
     """A sentence over the limit becomes word-aligned pieces under it."""
     words = [(m.start() + span.start, m.end() + span.start) for m in _WORD.finditer(text[span.start : span.end])]
-    sizes = [n - 2 for n in count([text[a:b] for a, b in words])]
+    sizes = [n - 2 for n in _sizes(count, [text[a:b] for a, b in words])]
     pieces: list[Span] = []
     i = 0
     while i < len(words):
@@ -119,11 +127,11 @@ class Chunker:
         units: list[Span] = []
         sizes: list[int] = []  # word pieces of each unit without [CLS]/[SEP]
         spans = sentence_spans(text)
-        for span, n in zip(spans, self.count([text[s.start : s.end] for s in spans])):
+        for span, n in zip(spans, _sizes(self.count, [text[s.start : s.end] for s in spans])):
             if n > self.max_tokens:
                 pieces = _split_long(text, span, self.count, self.max_tokens)
                 units.extend(pieces)
-                sizes.extend(m - 2 for m in self.count([text[u.start : u.end] for u in pieces]))
+                sizes.extend(m - 2 for m in _sizes(self.count, [text[u.start : u.end] for u in pieces]))
             else:
                 units.append(span)
                 sizes.append(n - 2)

@@ -50,6 +50,18 @@ def test_long_sentence_and_long_word_are_split(chunker: Chunker) -> None:
     assert all(chunker.count([c.text])[0] <= LIMIT and text[c.start : c.end] == c.text for c in chunks)
 
 
+def test_text_the_tokenizer_reads_as_one_unknown_piece_is_still_cut_to_size(chunker: Chunker) -> None:
+    from index.chunk import CHARS_PER_PIECE
+
+    # Over 100 characters without a space is one [UNK] to the tokenizer: by its count alone, a
+    # megabyte of it fitted in one chunk, cited and shown whole.
+    text = "x" * 200_000 + " The ferry sails at nine."
+    chunks = chunker(Document(id="d", title="t", text=text, source="d.txt"))
+    assert max(len(c.text) for c in chunks) <= LIMIT * CHARS_PER_PIECE
+    assert "".join(c.text for c in chunks if c.text.startswith("x")).count("x") >= 200_000  # nothing lost
+    assert chunks[-1].text.endswith("The ferry sails at nine.")
+
+
 def test_consecutive_chunks_overlap_by_a_sentence(chunker: Chunker) -> None:
     text = " ".join(f"Sentence number {i} talks about topic {i} at some length here." for i in range(40))
     chunks = chunker(Document(id="d", title="t", text=text, source="d.txt"))

@@ -523,6 +523,29 @@ def test_squad_questions_are_grouped_with_paragraphs_of_their_article_that_hold_
     assert squad_examples(TrainConfig(train_data=str(tmp_path)), 0, random.Random(1))[0] == []
 
 
+def test_a_number_answer_is_replaced_by_a_number_of_another_kind_from_its_article(tmp_path: Path) -> None:
+    from training.negatives import contains_gold
+    from training.squad import number_kind, squad_examples
+
+    assert [number_kind(s) for s in ("$5 million", "1,100 kilometres", "March 3, 1990", "45%", "12 years", "40", "Mayor Lena Ortiz")] == [
+        "money", "measure", "time", "percent", "duration", "count", None]
+    cfg = TrainConfig(train_data=str(_squad_data(tmp_path)), squad=-1, squad_group=1, squad_retyped=10)
+    examples, stats = squad_examples(cfg, 0, random.Random(3))
+    retyped = [ex for ex in examples if ex.source == "squad-retyped"]
+    gold = {q: (title, i, a) for title, i, q, a in SQUAD_QUESTIONS}
+    # Only the number answers ("1932", "40"); a name is never "retyped".
+    assert sorted(ex.question for ex in retyped) == ["How many workers repainted the bridge in 1998?", "When was the Harbour Bridge opened?"], stats
+    for ex in retyped:
+        title, i, answer = gold[ex.question]
+        original = ARTICLE[title][i]
+        start = original.index(answer)
+        assert ex.answer_start == -1 and ex.focus == start and not contains_gold(ex.context, [answer])
+        # The rest of the paragraph is as it was; in the answer's place, a number of another kind from the article.
+        put = ex.context[start : len(ex.context) - (len(original) - start - len(answer))]
+        assert ex.context.startswith(original[:start]) and ex.context.endswith(original[start + len(answer) :])
+        assert put in " ".join(ARTICLE[title]) and number_kind(put) not in (None, number_kind(answer)), put
+
+
 def test_a_group_keeps_to_one_batch_and_loses_its_windows_with_its_answer() -> None:
     from training.features import grouped_batches, one_answer_a_group
 
