@@ -1,12 +1,13 @@
-"""The cost curve: one archive grown to 1k, 10k and 100k chunks, measured at each size.
+"""The cost curve: one archive grown to 1k, 10k and 100k chunks (or, with a synthetic fill, 1.4M), measured at each size.
 
 `python -m eval.scale [--sizes 1000 10000 100000]` (long: the 100k step ingests for about half
 an hour on 2 cores). Articles come from the public sets (realtimeqa news, SQuAD and HotpotQA
-paragraphs), then synthetic articles pad to the size. At each size: the ingest rate of that
-step, the data directory on disk, `/ask` p50/p95 with 1 and 4 clients over real HTTP
-(`qa serve`, one process), the server's RSS after the load, and how long one new article
-takes from `POST /documents` to being found by `/ask`. Writes `eval/results/scale.md`,
-`scale.json` and `scale.png`.
+paragraphs), then synthetic articles pad to the size; `--fill-beyond N` grows past N chunks
+without the embedder (`eval.scale_fill`). At each size: the ingest rate, the data directory
+and its keyword index on disk, the time from starting `qa serve` to its first answer, `/ask`
+p50/p95 with 1 and 4 clients over real HTTP (one process), the server's RSS after the load,
+and how long one new article takes from `POST /documents` to being found by `/ask`. Writes
+`eval/results/scale.md`, `scale.json` and `scale.png`.
 """
 
 from __future__ import annotations
@@ -51,12 +52,22 @@ def articles() -> Iterator[Document]:
         n += 1
 
 
-def grow(data: Path, target: int, skip: int) -> dict[str, float]:
-    """Ingest the articles after the first `skip` until the store holds `target` chunks."""
+def synthetic_articles(first: int) -> Iterator[Document]:
+    """Synthetic articles only, numbered from `first`: new facts that answer none of the real questions."""
+    n = first
+    while True:
+        a = article(n)
+        yield Document(id=a.doc_id, title=a.title, text=a.text, source="synthetic")
+        n += 1
+
+
+def grow(data: Path, target: int, skip: int, synthetic: bool = False) -> dict:
+    """Ingest the articles after the first `skip` (or synthetic ones) until the store holds `target` chunks."""
     pipe = Pipeline(Settings(data_dir=data, sample_corpus=False))
     pipe.warm_up()
-    source = articles()
-    for _ in range(skip):
+    pipe.add_documents([])  # the derived indexes caught up with the store before the clock starts
+    source = synthetic_articles(10**7 + skip) if synthetic else articles()
+    for _ in range(0 if synthetic else skip):
         next(source)
     used = added = 0
     started = time.perf_counter()
@@ -78,14 +89,15 @@ def _disk_mb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
 
 
-def measure(data: Path, questions: list[str], requests: int) -> dict[str, float]:
+def measure(data: Path, questions: list[str], requests: int) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")} | {"QA_DATA_DIR": str(data), "QA_LOG_LEVEL": "WARNING", "QA_SAMPLE_CORPUS": "false"}
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
     proc = subprocess.Popen([str(Path(sys.executable).parent / "qa"), "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = time.time() + 600
+        deadline = time.time() + 3600
         while time.time() < deadline:
             try:
                 if httpx.get(url + "/health", timeout=5).json().get("status") == "ok":
@@ -93,9 +105,12 @@ def measure(data: Path, questions: list[str], requests: int) -> dict[str, float]
             except httpx.HTTPError:
                 pass
             time.sleep(0.5)
-        out: dict[str, float] = {}
-        with httpx.Client(timeout=120) as client:
+        out: dict = {}
+        with httpx.Client(timeout=3600) as client:
+            # The first answer also brings the keyword index up to date with the store.
             client.post(url + "/ask", json={"question": questions[0]}).raise_for_status()
+            out["start_to_answer_s"] = time.perf_counter() - started
+            out["answers"] = {q: client.post(url + "/ask", json={"question": q}).json().get("answer") for q in questions}
             for clients in (1, 4):
                 lat: list[float] = []
 
@@ -104,9 +119,11 @@ def measure(data: Path, questions: list[str], requests: int) -> dict[str, float]
                     client.post(url + "/ask", json={"question": questions[i % len(questions)]}).raise_for_status()
                     lat.append(1000 * (time.perf_counter() - t))
 
+                t = time.perf_counter()
                 with ThreadPoolExecutor(clients) as pool:
                     list(pool.map(one, range(requests)))
                 out[f"p50_ms_{clients}"], out[f"p95_ms_{clients}"] = pct(lat, 50), pct(lat, 95)
+                out[f"per_s_{clients}"] = requests / (time.perf_counter() - t)
             out["rss_mb"] = _rss_mb(proc.pid)
             word = f"Quorvane{int(time.time())}"
             doc = {"title": f"{word} opens", "text": f"The {word} bridge was opened by mayor Ilse Brandt on Monday."}
@@ -119,6 +136,7 @@ def measure(data: Path, questions: list[str], requests: int) -> dict[str, float]
                 if time.perf_counter() - t > 120:
                     raise TimeoutError("the new article never became searchable")
             out["write_searchable_s"] = time.perf_counter() - t
+        out["keyword_mb"] = sum(f.stat().st_size for f in data.glob("keyword-*.sqlite3*")) / 2**20
         return out
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -131,38 +149,74 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=60, help="requests per client count at each size")
     parser.add_argument("--data", type=Path, default=None, help="grow this data directory (kept) instead of a temporary one")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--fill-beyond", type=int, default=None, metavar="CHUNKS",
+                        help="past this many chunks of real, embedded articles, grow with synthetic articles whose vectors are made "
+                        "from the real ones (eval.scale_fill), and check that the real slice's questions keep their answers")
     parser.add_argument("--grow", nargs=2, metavar=("TARGET", "SKIP"), type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--fill", type=int, metavar="TARGET", help=argparse.SUPPRESS)
+    parser.add_argument("--synthetic", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.grow:  # one growth step, in its own process: an embedded store belongs to one process at a time
-        print(json.dumps(grow(args.data, *args.grow)))
+        print(json.dumps(grow(args.data, *args.grow, synthetic=args.synthetic)))
+        return 0
+    if args.fill:
+        from eval.scale_fill import fill
+
+        print(json.dumps(fill(args.data, args.fill)))
         return 0
     data = args.data or Path(tempfile.mkdtemp(prefix="qa-scale-")) / "data"
     questions = [q["question"] for q in read_jsonl(Path(__file__).parent / "data" / "seed_dev.jsonl")]
     news_q = EVAL_DATA / "realtimeqa-2023-dev" / "questions.jsonl"
     if news_q.is_file():
         questions += [q["question"] for q in read_jsonl(news_q)][:44]
-    rows, skip = [], 0
+    rows, skip, real_answers = [], 0, None
     for size in sorted(args.sizes):
-        print(f"growing to {size} chunks", flush=True)
-        step = subprocess.run([sys.executable, "-m", "eval.scale", "--data", str(data), "--grow", str(size), str(skip)],
-                              stdout=subprocess.PIPE, text=True, check=True)
+        filled = args.fill_beyond is not None and size > args.fill_beyond
+        print(f"growing to {size} chunks" + (" (synthetic fill)" if filled else ""), flush=True)
+        step_args = ["--fill", str(size)] if filled else ["--grow", str(size), str(skip)]
+        step = subprocess.run([sys.executable, "-m", "eval.scale", "--data", str(data), *step_args], stdout=subprocess.PIPE, text=True, check=True)
         grown = json.loads(step.stdout.strip().splitlines()[-1])
         skip += grown["used"]
-        row = {"chunks": grown["chunks"], "ingest_chunks_per_s": grown["added"] / grown["seconds"] if grown["added"] else float("nan"), "disk_mb": _disk_mb(data)}
+        row = {"chunks": grown["chunks"], "filled": filled, "ingest_chunks_per_s": grown["added"] / grown["seconds"] if grown["added"] else float("nan"), "disk_mb": _disk_mb(data)}
+        if filled:
+            # What a user's new articles cost in a store this big: through the embedder, articles
+            # that answer none of the real questions, so the answers compared change by the fill alone.
+            step = subprocess.run([sys.executable, "-m", "eval.scale", "--data", str(data), "--grow", str(grown["chunks"] + 1000), str(grown["chunks"]), "--synthetic"],
+                                  stdout=subprocess.PIPE, text=True, check=True)
+            real = json.loads(step.stdout.strip().splitlines()[-1])
+            row |= {"chunks": real["chunks"], "ingest_chunks_per_s": real["added"] / real["seconds"], "fill_chunks_per_s": grown["added"] / grown["seconds"]}
         row |= measure(data, questions, args.requests)
+        answers = row.pop("answers")
+        if args.fill_beyond is not None and not filled:
+            real_answers = answers
+        if filled and real_answers:
+            row["answers_kept"] = sum(answers.get(q) == a for q, a in real_answers.items())
+            row["answers_compared"] = len(real_answers)
         rows.append(row)
         print(json.dumps(row), flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scale.json").write_text(json.dumps(rows, indent=1))
+    fill_note = (
+        f" Past {args.fill_beyond:,} chunks the archive grows with synthetic articles whose vectors are real ones with noise "
+        "(`eval.scale_fill`, not embedded); each such row then ingests 1,000 more chunks through the embedder "
+        "(the ingest rate shown; short synthetic articles that answer none of the questions), and counts the questions "
+        "that kept the answer they had on the real archive alone."
+        if args.fill_beyond is not None else ""
+    )
+    command = f"python -m eval.scale --sizes {' '.join(map(str, args.sizes))} --requests {args.requests}" + (
+        f" --fill-beyond {args.fill_beyond}" if args.fill_beyond is not None else "")
     lines = [
         "# Cost curve", "",
-        f"Made by `python -m eval.scale --sizes {' '.join(map(str, args.sizes))} --requests {args.requests}` on {time.strftime('%Y-%m-%d %H:%M')} UTC, {CORES} cores; "
+        f"Made by `{command}` on {time.strftime('%Y-%m-%d %H:%M')} UTC, {CORES} cores; "
         f"one archive grown step by step (news, SQuAD and HotpotQA articles, then synthetic ones); `qa serve`, one process, embedded store; "
-        f"{args.requests} requests per row; questions from seed_dev and the news set.", "",
-        "| chunks | ingest chunks/s (this step) | on disk MB | `/ask` p50 / p95 ms, 1 client | p50 / p95 ms, 4 clients | RSS MB after the load | one write searchable, s |",
-        "|---|---|---|---|---|---|---|",
-        *(f"| {r['chunks']:,} | {r['ingest_chunks_per_s']:.1f} | {r['disk_mb']:.0f} | {r['p50_ms_1']:.0f} / {r['p95_ms_1']:.0f} | "
-          f"{r['p50_ms_4']:.0f} / {r['p95_ms_4']:.0f} | {r['rss_mb']:.0f} | {r['write_searchable_s']:.2f} |" for r in rows),
+        f"{args.requests} requests per row; questions from seed_dev and the news set.{fill_note}", "",
+        "| chunks | ingest chunks/s | on disk MB | keyword index MB | start to first answer, s | `/ask` p50 / p95 ms, 1 client | "
+        "p50 / p95 ms, 4 clients | answers/s, 4 clients | RSS MB after the load | one write searchable, s | answers kept |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        *(f"| {r['chunks']:,} | {r['ingest_chunks_per_s']:.1f} | {r['disk_mb']:.0f} | {r.get('keyword_mb', float('nan')):.0f} | "
+          f"{r.get('start_to_answer_s', float('nan')):.1f} | {r['p50_ms_1']:.0f} / {r['p95_ms_1']:.0f} | "
+          f"{r['p50_ms_4']:.0f} / {r['p95_ms_4']:.0f} | {r.get('per_s_4', float('nan')):.1f} | {r['rss_mb']:.0f} | {r['write_searchable_s']:.2f} | "
+          + (f"{r['answers_kept']} of {r['answers_compared']}" if "answers_kept" in r else "") + " |" for r in rows),
         "",
     ]
     (args.out / "scale.md").write_text("\n".join(lines))

@@ -399,19 +399,19 @@ def test_cli_fetches_pass_the_same_address_guard_as_the_api(tmp_path: Path, site
 
     feed = publish(site, "guarded", range(5100, 5102))
     env = qa_env(tmp_path / "data", QA_SAMPLE_CORPUS="false")
-    r = run_qa("ingest", f"{site.url}/guarded/5100.html", env=env, timeout=120)
+    r = run_qa("ingest", f"{site.url}/guarded/5100.html", env=env)
     assert r.returncode == 1, (r.stdout, r.stderr)
     assert r.stderr.strip().endswith("refused: 127.0.0.1 is a loopback address (allow it with QA_FETCH_ALLOW_HOSTS)"), r.stderr
     assert "Traceback" not in r.stderr
-    r = run_qa("watch", "--once", feed, env=env, timeout=120)
+    r = run_qa("watch", "--once", feed, env=env)
     assert r.returncode == 1 and "loopback address" in r.stdout and "0 new" in r.stdout, (r.stdout, r.stderr)
     # A public feed whose items link to a private address: each item is refused, nothing connects.
     site.put("/guarded/private.xml", '<?xml version="1.0"?><rss version="2.0"><channel><title>p</title>'
              '<item><title>Inside</title><link>http://10.0.0.1/secret.html</link></item></channel></rss>', "application/rss+xml")
     allowed = qa_env(tmp_path / "data", QA_SAMPLE_CORPUS="false", QA_FETCH_ALLOW_HOSTS="127.0.0.1")
-    r = run_qa("watch", "--once", f"{site.url}/guarded/private.xml", env=allowed, timeout=120)
+    r = run_qa("watch", "--once", f"{site.url}/guarded/private.xml", env=allowed)
     assert "10.0.0.1 is a private address" in r.stdout + r.stderr and "0 new" in r.stdout, (r.stdout, r.stderr)
-    r = run_qa("docs", "list", env=allowed, timeout=120)
+    r = run_qa("docs", "list", env=allowed)
     assert "secret" not in r.stdout
 
 
