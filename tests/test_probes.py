@@ -403,34 +403,13 @@ def test_a_full_disk_gives_507_and_the_server_recovers_when_space_is_freed(tmp_p
 
 
 # -- a PDF that costs far more to read than it weighs ----------------------------------------------
-def _pdf_pages(contents: list[bytes]) -> bytes:
-    """A PDF with one page per content stream (Flate-compressed), Helvetica for its text."""
-    import zlib
-
-    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(len(contents)))
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", f"<< /Type /Pages /Kids [{kids}] /Count {len(contents)} >>".encode(),
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    for i, content in enumerate(contents):
-        packed = zlib.compress(content, 9)
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {5 + 2 * i} 0 R /Resources << /Font << /F1 3 0 R >> >> >>".encode())
-        objects.append(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed) + packed + b"\nendstream")
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for n, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
 def test_a_page_of_millions_of_drawing_operations_is_skipped_not_read_for_minutes() -> None:
     from index.load import PDF_PAGE_TOKENS, from_pdf
+    from tests.conftest import pdf_pages
 
     bomb = b"BT /F1 12 Tf 72 712 Td " + b"(A) Tj " * (2 * PDF_PAGE_TOKENS) + b"ET"
     text = b"BT /F1 12 Tf 72 712 Td (The ferry to Lunde sails at nine every morning.) Tj ET"
-    data = _pdf_pages([bomb, text])
+    data = pdf_pages([bomb, text])
     assert len(data) < 20_000  # a small upload
     started = time.monotonic()
     doc = from_pdf("ferry", data, "ferry.pdf")
