@@ -36,7 +36,7 @@ def disk_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
     text = str(exc).lower()
-    return "disk is full" in text or "no space left" in text or "database or disk is full" in text
+    return "disk is full" in text or "no space left" in text  # SQLite and Chroma: "database or disk is full"
 
 
 def as_storage_full(exc: BaseException, folder: Path) -> StorageFull | None:
