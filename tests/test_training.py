@@ -546,6 +546,37 @@ def test_a_number_answer_is_replaced_by_a_number_of_another_kind_from_its_articl
         assert put in " ".join(ARTICLE[title]) and number_kind(put) not in (None, number_kind(answer)), put
 
 
+def test_who_wrote_questions_are_answered_by_the_byline_and_by_nobody_without_one(tmp_path: Path) -> None:
+    from training.squad import squad_examples
+
+    folder = _squad_data(tmp_path)
+    # Three names with one given name make "John" a given name; "Mayor Lena Ortiz" starts with a title.
+    people = [("Who wrote the Federalist essays?", "John Jay"), ("Who drafted the treaty?", "John Adams"), ("Who wrote the essay?", "John Locke")]
+    with open(folder / "squad-v1.1-train" / "documents.jsonl", "a", encoding="utf-8") as docs, open(folder / "squad-v1.1-train" / "questions.jsonl", "a", encoding="utf-8") as qs:
+        for n, (q, a) in enumerate(people):
+            text = f"It is said that {a} did so in 1787."
+            docs.write(json.dumps({"id": f"people-{n}", "title": "People", "text": text}) + "\n")
+            qs.write(json.dumps({"id": f"p{n}", "question": q, "answers": [a], "doc_id": f"people-{n}", "answer_starts": [text.index(a)], "is_impossible": False}) + "\n")
+    cfg = TrainConfig(train_data=str(folder), squad=-1, squad_group=1, squad_bylines=30)
+    examples, stats = squad_examples(cfg, 0, random.Random(5))
+    signed = [ex for ex in examples if ex.source == "squad-byline"]
+    unsigned = [ex for ex in examples if ex.source == "squad-byline-none"]
+    assert signed and unsigned and len(signed) + len(unsigned) == 30, stats
+    for ex in signed:
+        assert ex.answer_text in {"John Jay", "John Adams", "John Locke"} and ex.context[ex.answer_start :].startswith(ex.answer_text)
+        # Named once, in the byline line, above a paragraph that never mentions them.
+        assert ex.context.count("John") == 1 and "\n\n" in ex.context[ex.answer_start :]
+    for ex in signed + unsigned:
+        assert ex.question.startswith(("Who", "Which reporter")) and ex.group >= 0
+        topic = ex.question.split(" about " if " about " in ex.question else " on ")[1].rstrip("?")
+        assert ex.context.lower().startswith(topic.lower() + "\n\n")
+        # The paragraph follows whole, or its first sentence stands above the byline as a standfirst.
+        paragraphs = [p for ps in ARTICLE.values() for p in ps] + [f"It is said that {a} did so in 1787." for _, a in people]
+        assert any((p.partition(". ")[2] or p) in ex.context for p in paragraphs)
+    assert all(ex.answer_start == -1 and "John" not in ex.context for ex in unsigned)
+    assert stats["bylines: dropped: the paragraph mentions the name"] > 0  # the People paragraphs name them
+
+
 def test_a_group_keeps_to_one_batch_and_loses_its_windows_with_its_answer() -> None:
     from training.features import grouped_batches, one_answer_a_group
 

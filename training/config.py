@@ -50,6 +50,7 @@ class TrainConfig:
     squad_swapped: int = 0  # hard: a SQuAD question with a name, number or year swapped for another of its article's
     squad_removed: int = 0  # hard: a SQuAD gold paragraph minus the answer's sentence
     squad_retyped: int = 0  # hard: a SQuAD number answer replaced by a number of another kind from its article
+    squad_bylines: int = 0  # "Who wrote the article about ...?" over a SQuAD paragraph under a byline (a quarter without one)
     # Shared normalisation (Clark and Gardner 2018): a group's windows share one softmax over
     # their span margins (logit minus the window's [CLS] logit) and one "no answer" at 0, so a
     # margin in one passage means what it means in another. Weight of that loss beside the
@@ -74,7 +75,7 @@ DATA_KEYS = (
     "train_data", "base_model", "max_len", "stride", "max_question_tokens", "seed", "subjqa_answerable",
     "subjqa_unanswerable", "subjqa_unanswerable_one_window", "qamr", "policyqa", "ester", "distractors", "removed_sentence_negatives",
     "same_topic_negatives", "same_topic_neighbours", "swapped_name_negatives", "keep_answerless_windows", "holdout_fraction",
-    "squad", "squad_group", "squad_swapped", "squad_removed", "squad_retyped",
+    "squad", "squad_group", "squad_swapped", "squad_removed", "squad_retyped", "squad_bylines",
 )
 SCHEDULE_KEYS = DATA_KEYS + (
     "init_from", "batch_size", "lr", "warmup", "weight_decay", "max_steps", "epochs", "time_budget_min", "bf16",

@@ -13,6 +13,10 @@ The unanswerable ones are made the way SQuAD 2.0 made them, from the same questi
 - `squad-retyped`: a number answer replaced, in its paragraph, by a number of another kind
   from the same article (a length where a cost was, a count where a year was): a number stays
   where the question looks, but not the one it asks for.
+And one answerable kind the other sets lack:
+- `squad-byline`: "Who wrote the article about <its topic>?" over a paragraph put under a
+  headline and a byline ("By <name>"), the name taken from another article's answers; a
+  quarter of them without the byline, where nobody in the paragraph is the answer.
 No passage-side negative holds a gold answer (`training.negatives.contains_gold`).
 """
 
@@ -246,6 +250,69 @@ def retyped_answers(
     return out, stats
 
 
+# A person's name as SQuAD answers write one: two or three capitalised words, maybe an initial.
+_PERSON = re.compile(r"[A-Z][a-z]+(?: [A-Z]\.)?(?: [A-Z][a-z]+){1,2}")
+_BYLINE_QUESTIONS = (
+    "Who wrote the article about {topic}?", "Who is the author of the article on {topic}?",
+    "Who wrote the story about {topic}?", "Which reporter wrote the article about {topic}?", "Who wrote about {topic}?",
+)
+_BYLINES = ("By {name}", "By {name}", "By {name}, {desk}", "{name} | {desk}", "Written by {name}", "Story by {name}")
+# First words of capitalised answers that are a title, an article or a place, not a given name.
+_NOT_GIVEN = frozenset(
+    "The A An He She It His Her British American East West North South New Federal World United National Royal Columbia "
+    "Admiral Captain Cardinal Dr Emperor Empress General Governor President Prince Princess King Queen Saint Sir Lord Lady "
+    "Professor Pope Bishop Senator Judge Mr Mrs Ms Chief St".split()
+)
+_DESKS = ("Staff Reporter", "Foreign Desk", "The Daily Courier", "Metro Herald", "World News Service", "Special Correspondent")
+
+
+def byline_questions(
+    articles: Articles, questions: list[dict], n: int, rng: random.Random
+) -> tuple[list[Example], Counter]:
+    """Who-wrote questions whose answer is the byline above a paragraph, or nobody when there is none."""
+    stats: Counter = Counter()
+    if n <= 0:
+        return [], stats
+    found = {a.strip() for q in questions if q["question"].lower().startswith("who") for a in q["answers"][:1] if _PERSON.fullmatch(a.strip())}
+    # A given name is a first word that starts names with at least three different last words
+    # ("John Adams", "John Kerry", "John Locke"); that keeps "Ottoman Turks" out.
+    surnames: dict[str, set[str]] = defaultdict(set)
+    for name in found:
+        surnames[name.split()[0]].add(name.split()[-1])
+    names = sorted(n for n in found if len(surnames[n.split()[0]]) >= 3 and n.split()[0] not in _NOT_GIVEN)
+    titles = sorted(t for t in articles.by_title if t)
+    if not names or not titles:
+        return [], stats
+    out: list[Example] = []
+    while len(out) < n and stats["tried"] < 3 * n:
+        stats["tried"] += 1
+        title = rng.choice(titles)
+        text = articles.docs[rng.choice(articles.by_title[title])]["text"]
+        name = rng.choice(names)
+        if any(part in text for part in name.split() if len(part) > 2):
+            stats["dropped: the paragraph mentions the name"] += 1
+            continue
+        topic = title.replace("_", " ")
+        question = rng.choice(_BYLINE_QUESTIONS).format(topic=topic if rng.random() < 0.5 else topic.lower())
+        head = [topic]
+        if rng.random() < 0.3:
+            head.append(rng.choice(_DESKS))
+        if rng.random() < 0.3:  # a standfirst above the byline, as many news pages have
+            first, _, rest = text.partition(". ")
+            if rest:
+                head.append(first + ".")
+                text = rest
+        if rng.random() < 0.25:
+            stats["kept: no byline"] += 1
+            out.append(Example(question, "\n\n".join([*head, text]), -1, "", "squad-byline-none"))
+            continue
+        line = rng.choice(_BYLINES).format(name=name, desk=rng.choice(_DESKS))
+        before = "\n\n".join([*head, ""])
+        stats["kept: byline"] += 1
+        out.append(Example(question, f"{before}{line}\n\n{text}", len(before) + line.index(name), name, "squad-byline"))
+    return out, stats
+
+
 def squad_examples(cfg: TrainConfig, first_group: int, rng: random.Random) -> tuple[list[Example], Counter]:
     """The SQuAD v1.1 train part of the mix: answerable groups, removed-sentence groups and swapped questions."""
     stats: Counter = Counter()
@@ -294,4 +361,11 @@ def squad_examples(cfg: TrainConfig, first_group: int, rng: random.Random) -> tu
         e.group = group
         group += 1
     out.extend(retyped)
+
+    bylines, st = byline_questions(articles, qs, cfg.squad_bylines, random.Random(f"{cfg.seed}-squad-bylines"))
+    stats.update({f"bylines: {k}": v for k, v in st.items()})
+    for e in bylines:
+        e.group = group
+        group += 1
+    out.extend(bylines)
     return out, stats
