@@ -55,6 +55,16 @@ def sample(items: list, n: int | None, seed: int = 0) -> list:
     return random.Random(seed).sample(items, n)
 
 
+def cpu_name() -> str:
+    """The processor's model name, and whether it has AVX-512 VNNI (the int8 models' fast path)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "processor unknown"
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "processor unknown")
+    return f"{model}, {'with' if 'avx512_vnni' in info else 'without'} AVX-512 VNNI"
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from eval.common import CORES, EVAL_DATA, RESULTS, pct, read_jsonl
+from eval.common import CORES, EVAL_DATA, RESULTS, cpu_name, pct, read_jsonl
 from eval.speed import _free_port, _rss_mb
 from eval.synthetic import article
 from index.documents import Document
@@ -143,6 +143,55 @@ def measure(data: Path, questions: list[str], requests: int) -> dict:
         proc.wait(60)
 
 
+def report(rows: list[dict], args: argparse.Namespace, made: str) -> str:
+    """`scale.md` and `scale.png` from the rows measured."""
+    fill_note = (
+        f" Past {args.fill_beyond:,} chunks the archive grows with synthetic articles whose vectors are real ones with noise "
+        "(`eval.scale_fill`, not embedded); each such row then ingests 1,000 more chunks through the embedder "
+        "(the ingest rate shown; short synthetic articles that answer none of the questions), and counts the questions "
+        "that kept the answer they had on the real archive alone."
+        if args.fill_beyond is not None else ""
+    )
+    command = f"python -m eval.scale --sizes {' '.join(map(str, args.sizes))} --requests {args.requests}" + (
+        f" --fill-beyond {args.fill_beyond}" if args.fill_beyond is not None else "")
+    lines = [
+        "# Cost curve", "",
+        f"Made by `{command}` on {made} UTC, {CORES} cores ({cpu_name()}); "
+        f"one archive grown step by step (news, SQuAD and HotpotQA articles, then synthetic ones); `qa serve`, one process, embedded store; "
+        f"{args.requests} requests per row; questions from seed_dev and the news set.{fill_note}", "",
+        "| chunks | ingest chunks/s | on disk MB | keyword index MB | start to first answer, s | `/ask` p50 / p95 ms, 1 client | "
+        "p50 / p95 ms, 4 clients | answers/s, 4 clients | RSS MB after the load | one write searchable, s | answers kept |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        *(f"| {r['chunks']:,} | {r['ingest_chunks_per_s']:.1f} | {r['disk_mb']:.0f} | {r.get('keyword_mb', float('nan')):.0f} | "
+          f"{r.get('start_to_answer_s', float('nan')):.1f} | {r['p50_ms_1']:.0f} / {r['p95_ms_1']:.0f} | "
+          f"{r['p50_ms_4']:.0f} / {r['p95_ms_4']:.0f} | {r.get('per_s_4', float('nan')):.1f} | {r['rss_mb']:.0f} | {r['write_searchable_s']:.2f} | "
+          + (f"{r['answers_kept']} of {r['answers_compared']}" if "answers_kept" in r else "") + " |" for r in rows),
+        "", "![The cost curve](scale.png)", "",
+    ]
+    (args.out / "scale.md").write_text("\n".join(lines))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    xs = [r["chunks"] for r in rows]
+    axes[0].plot(xs, [r["p50_ms_1"] for r in rows], "o-", label="p50, 1 client")
+    axes[0].plot(xs, [r["p95_ms_1"] for r in rows], "o--", label="p95, 1 client")
+    axes[0].plot(xs, [r["p50_ms_4"] for r in rows], "s-", label="p50, 4 clients")
+    axes[0].set_ylabel("/ask ms")
+    axes[1].plot(xs, [r["rss_mb"] for r in rows], "o-", label="RSS MB")
+    axes[1].plot(xs, [r["disk_mb"] for r in rows], "s-", label="disk MB")
+    axes[2].plot(xs, [r["ingest_chunks_per_s"] for r in rows], "o-", label="ingest chunks/s")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel("chunks in the archive")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(args.out / "scale.png", dpi=110)
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.scale", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
@@ -155,7 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grow", nargs=2, metavar=("TARGET", "SKIP"), type=int, help=argparse.SUPPRESS)
     parser.add_argument("--fill", type=int, metavar="TARGET", help=argparse.SUPPRESS)
     parser.add_argument("--synthetic", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--render", action="store_true", help="write scale.md and scale.png again from scale.json (the other options as measured)")
     args = parser.parse_args(argv)
+    if args.render:
+        rows = json.loads((args.out / "scale.json").read_text())
+        print(report(rows, args, time.strftime("%Y-%m-%d %H:%M", time.gmtime((args.out / "scale.json").stat().st_mtime))))
+        return 0
     if args.grow:  # one growth step, in its own process: an embedded store belongs to one process at a time
         print(json.dumps(grow(args.data, *args.grow, synthetic=args.synthetic)))
         return 0
@@ -196,51 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(row), flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scale.json").write_text(json.dumps(rows, indent=1))
-    fill_note = (
-        f" Past {args.fill_beyond:,} chunks the archive grows with synthetic articles whose vectors are real ones with noise "
-        "(`eval.scale_fill`, not embedded); each such row then ingests 1,000 more chunks through the embedder "
-        "(the ingest rate shown; short synthetic articles that answer none of the questions), and counts the questions "
-        "that kept the answer they had on the real archive alone."
-        if args.fill_beyond is not None else ""
-    )
-    command = f"python -m eval.scale --sizes {' '.join(map(str, args.sizes))} --requests {args.requests}" + (
-        f" --fill-beyond {args.fill_beyond}" if args.fill_beyond is not None else "")
-    lines = [
-        "# Cost curve", "",
-        f"Made by `{command}` on {time.strftime('%Y-%m-%d %H:%M')} UTC, {CORES} cores; "
-        f"one archive grown step by step (news, SQuAD and HotpotQA articles, then synthetic ones); `qa serve`, one process, embedded store; "
-        f"{args.requests} requests per row; questions from seed_dev and the news set.{fill_note}", "",
-        "| chunks | ingest chunks/s | on disk MB | keyword index MB | start to first answer, s | `/ask` p50 / p95 ms, 1 client | "
-        "p50 / p95 ms, 4 clients | answers/s, 4 clients | RSS MB after the load | one write searchable, s | answers kept |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-        *(f"| {r['chunks']:,} | {r['ingest_chunks_per_s']:.1f} | {r['disk_mb']:.0f} | {r.get('keyword_mb', float('nan')):.0f} | "
-          f"{r.get('start_to_answer_s', float('nan')):.1f} | {r['p50_ms_1']:.0f} / {r['p95_ms_1']:.0f} | "
-          f"{r['p50_ms_4']:.0f} / {r['p95_ms_4']:.0f} | {r.get('per_s_4', float('nan')):.1f} | {r['rss_mb']:.0f} | {r['write_searchable_s']:.2f} | "
-          + (f"{r['answers_kept']} of {r['answers_compared']}" if "answers_kept" in r else "") + " |" for r in rows),
-        "",
-    ]
-    (args.out / "scale.md").write_text("\n".join(lines))
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    xs = [r["chunks"] for r in rows]
-    axes[0].plot(xs, [r["p50_ms_1"] for r in rows], "o-", label="p50, 1 client")
-    axes[0].plot(xs, [r["p95_ms_1"] for r in rows], "o--", label="p95, 1 client")
-    axes[0].plot(xs, [r["p50_ms_4"] for r in rows], "s-", label="p50, 4 clients")
-    axes[0].set_ylabel("/ask ms")
-    axes[1].plot(xs, [r["rss_mb"] for r in rows], "o-", label="RSS MB")
-    axes[1].plot(xs, [r["disk_mb"] for r in rows], "s-", label="disk MB")
-    axes[2].plot(xs, [r["ingest_chunks_per_s"] for r in rows], "o-", label="ingest chunks/s")
-    for ax in axes:
-        ax.set_xscale("log")
-        ax.set_xlabel("chunks in the archive")
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(args.out / "scale.png", dpi=110)
-    print("\n".join(lines))
+    print(report(rows, args, time.strftime("%Y-%m-%d %H:%M")))
     return 0
 
 

@@ -16,7 +16,7 @@ import json
 import time
 from pathlib import Path
 
-from eval.common import RESULTS, pct
+from eval.common import CORES, RESULTS, cpu_name, pct
 from eval.scale_replicas import _questions
 from index.embed import Embedder
 from index.keyword import KeywordIndex
@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         store.chunks.modify(configuration={"hnsw": {"ef_search": ef_before}})
     lines = [
-        f"Retrieval's parts at {out['chunks']:,} chunks, {len(questions)} questions one at a time (`python -m eval.scale_parts`):", "",
+        f"Retrieval's parts at {out['chunks']:,} chunks, {len(questions)} questions one at a time (`python -m eval.scale_parts`), "
+        f"{CORES} cores ({cpu_name()}):", "",
         "| part | p50 ms | p95 ms |", "|---|---|---|",
         *(f"| {label} | {pct(out[key], 50):.1f} | {pct(out[key], 95):.1f} |" for key, label in (
             ("embed", "embed the question"), ("vector", f"vector query, {n} candidates (ef_search {ef_before})"),

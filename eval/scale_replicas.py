@@ -30,7 +30,7 @@ from pathlib import Path
 
 import httpx
 
-from eval.common import CORES, RESULTS, pct, read_jsonl
+from eval.common import CORES, RESULTS, cpu_name, pct, read_jsonl
 from eval.speed import _free_port, _rss_mb
 from qa.settings import Settings
 
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Server mode: a Chroma server and API replicas", "",
         f"Made by `python -m eval.scale_replicas --data DIR --requests {args.requests}` on {time.strftime('%Y-%m-%d %H:%M')} UTC, "
-        f"{CORES} cores, over the archive `python -m eval.scale` grew ({out['chunks']:,} chunks). One `chroma run` and `qa serve` "
+        f"{CORES} cores ({cpu_name()}), over the archive `python -m eval.scale` grew ({out['chunks']:,} chunks). One `chroma run` and `qa serve` "
         "replicas with `QA_THREADS=1` (compose's setting), each with its own local folder, all on this one machine.", "",
         "| | replica 1 (builds its indexes) | replica 2 (from a copy of replica 1's) |", "|---|---|---|",
         f"| start to listening, s | {first['listening_s']:.1f} | {second['listening_s']:.1f} |",
