@@ -6,7 +6,8 @@ question's embedding, the vector query (the retriever's 30 candidates), the keyw
 fetching the fused passages' text. Then the vector query again at several `ef_search` values
 (Chroma's HNSW search breadth, 100 by default), each with the share of its 30 candidates that
 `ef_search` 400 also finds; the collection's setting is put back afterwards. Prints a Markdown
-table and writes `scale_parts.json` beside the cost curve.
+table and writes `scale_parts.json` beside the cost curve. Last, five one-article writes, each
+timed in its parts until a question finds it (the article is deleted again afterwards).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from pathlib import Path
 
 from eval.common import CORES, RESULTS, cpu_name, pct
 from eval.scale_replicas import _questions
+from index.documents import Document
 from index.embed import Embedder
+from index.ingest import Indexer
 from index.keyword import KeywordIndex
 from index.store import Store
 from qa.retrieve import Retriever
@@ -72,6 +75,37 @@ def main(argv: list[str] | None = None) -> int:
         out["overlap"] = {ef: sum(len(a & b) for a, b in zip(found[ef], found[max(EF_SEARCH)])) / (n * len(vectors)) for ef in EF_SEARCH}
     finally:
         store.chunks.modify(configuration={"hnsw": {"ef_search": ef_before}})
+    write: dict[str, list[float]] = {"copy index, before the write": [], "store write (put_documents)": [], "whole write": [],
+                                      "keyword index catches up": [], "a question finds it": []}
+    indexer = Indexer(store, embedder, args.data)
+    put = store.put_documents
+
+    def timed_put(*a, **k) -> None:
+        t = time.perf_counter()
+        put(*a, **k)
+        write["store write (put_documents)"].append(1000 * (time.perf_counter() - t))
+
+    store.put_documents = timed_put  # type: ignore[method-assign]
+    for i in range(5):
+        word = f"Quorvane{i}x{int(time.time())}"
+        doc = Document(id=f"scale-parts-{word.lower()}", title=f"{word} opens", text=f"The {word} bridge was opened by mayor Ilse Brandt on Monday.", source="scale-parts")
+        t = time.perf_counter()
+        indexer.copies.refresh()
+        write["copy index, before the write"].append(1000 * (time.perf_counter() - t))
+        t = time.perf_counter()
+        indexer.add([doc])
+        write["whole write"].append(1000 * (time.perf_counter() - t))
+        t = time.perf_counter()
+        keywords.refresh()
+        write["keyword index catches up"].append(1000 * (time.perf_counter() - t))
+        t = time.perf_counter()
+        found = {p.doc_id for p in retriever(f"Who opened the {word} bridge?", 5)}
+        write["a question finds it"].append(1000 * (time.perf_counter() - t))
+        if doc.id not in found:
+            raise SystemExit(f"the article just written was not found: {doc.id}")
+        store.delete_document(doc.id)
+        keywords.refresh()
+    out["write"] = write
     lines = [
         f"Retrieval's parts at {out['chunks']:,} chunks, {len(questions)} questions one at a time (`python -m eval.scale_parts`), "
         f"{CORES} cores ({cpu_name()}):", "",
@@ -80,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
             ("embed", "embed the question"), ("vector", f"vector query, {n} candidates (ef_search {ef_before})"),
             ("keyword", f"keyword query (BM25, SQLite FTS5), {n} candidates"), ("fetch", "fetch the 5 passages' text"),
             ("retrieve", "all of retrieval (5 passages)"))),
+        "", "One article written, then asked for (five times; p50 / max ms): " + "; ".join(
+            f"{k} {pct(v, 50):.0f} / {max(v):.0f}" for k, v in write.items()) + ".",
         "", "| ef_search | vector query p50 / p95 ms | its 30 candidates also found at ef_search 400 |", "|---|---|---|",
         *(f"| {ef} | {pct(out[f'vector_ef{ef}'], 50):.1f} / {pct(out[f'vector_ef{ef}'], 95):.1f} | {100 * out['overlap'][ef]:.1f}% |" for ef in EF_SEARCH),
         "",
