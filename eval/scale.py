@@ -196,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.scale", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--requests", type=int, default=60, help="requests per client count at each size")
-    parser.add_argument("--data", type=Path, default=None, help="grow this data directory (kept) instead of a temporary one")
+    parser.add_argument("--data", type=Path, default=None, help="grow this data directory (kept) instead of a temporary one; "
+                        "a run stopped between sizes goes on from the last size measured (rows kept in DIR-rows.json)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--fill-beyond", type=int, default=None, metavar="CHUNKS",
                         help="past this many chunks of real, embedded articles, grow with synthetic articles whose vectors are made "
@@ -223,15 +224,23 @@ def main(argv: list[str] | None = None) -> int:
     news_q = EVAL_DATA / "realtimeqa-2023-dev" / "questions.jsonl"
     if news_q.is_file():
         questions += [q["question"] for q in read_jsonl(news_q)][:44]
-    rows, skip, real_answers = [], 0, None
+    # Each row is kept beside the data directory as it is measured, with the answers the real
+    # slice gave, so a run stopped between sizes goes on from the last one measured.
+    progress = data.with_name(data.name + "-rows.json")
+    done = json.loads(progress.read_text()) if progress.is_file() else {"rows": [], "skip": 0, "real_answers": None}
+    rows, skip, real_answers = done["rows"], done["skip"], done["real_answers"]
+    if rows:
+        print(f"going on after {len(rows)} sizes measured ({progress})", flush=True)
     for size in sorted(args.sizes):
+        if any(r["size"] == size for r in rows if "size" in r):
+            continue
         filled = args.fill_beyond is not None and size > args.fill_beyond
         print(f"growing to {size} chunks" + (" (synthetic fill)" if filled else ""), flush=True)
         step_args = ["--fill", str(size)] if filled else ["--grow", str(size), str(skip)]
         step = subprocess.run([sys.executable, "-m", "eval.scale", "--data", str(data), *step_args], stdout=subprocess.PIPE, text=True, check=True)
         grown = json.loads(step.stdout.strip().splitlines()[-1])
         skip += grown["used"]
-        row = {"chunks": grown["chunks"], "filled": filled, "ingest_chunks_per_s": grown["added"] / grown["seconds"] if grown["added"] else float("nan"), "disk_mb": _disk_mb(data)}
+        row = {"size": size, "chunks": grown["chunks"], "filled": filled, "ingest_chunks_per_s": grown["added"] / grown["seconds"] if grown["added"] else float("nan"), "disk_mb": _disk_mb(data)}
         if filled:
             # What a user's new articles cost in a store this big: through the embedder, articles
             # that answer none of the real questions, so the answers compared change by the fill alone.
@@ -247,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
             row["answers_kept"] = sum(answers.get(q) == a for q, a in real_answers.items())
             row["answers_compared"] = len(real_answers)
         rows.append(row)
+        progress.write_text(json.dumps({"rows": rows, "skip": skip, "real_answers": real_answers}))
         print(json.dumps(row), flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scale.json").write_text(json.dumps(rows, indent=1))
