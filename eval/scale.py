@@ -52,6 +52,15 @@ def articles() -> Iterator[Document]:
         n += 1
 
 
+def scale_questions() -> list[str]:
+    """The questions every scale measurement asks: seed_dev's, then the first 44 of the news set."""
+    questions = [q["question"] for q in read_jsonl(Path(__file__).parent / "data" / "seed_dev.jsonl")]
+    news = EVAL_DATA / "realtimeqa-2023-dev" / "questions.jsonl"
+    if news.is_file():
+        questions += [q["question"] for q in read_jsonl(news)][:44]
+    return questions
+
+
 def synthetic_articles(first: int) -> Iterator[Document]:
     """Synthetic articles only, numbered from `first`: new facts that answer none of the real questions."""
     n = first
@@ -220,10 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(fill(args.data, args.fill)))
         return 0
     data = args.data or Path(tempfile.mkdtemp(prefix="qa-scale-")) / "data"
-    questions = [q["question"] for q in read_jsonl(Path(__file__).parent / "data" / "seed_dev.jsonl")]
-    news_q = EVAL_DATA / "realtimeqa-2023-dev" / "questions.jsonl"
-    if news_q.is_file():
-        questions += [q["question"] for q in read_jsonl(news_q)][:44]
+    questions = scale_questions()
     # Each row is kept beside the data directory as it is measured, with the answers the real
     # slice gave, so a run stopped between sizes goes on from the last one measured.
     progress = data.with_name(data.name + "-rows.json")

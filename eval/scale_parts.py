@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from eval.common import CORES, RESULTS, cpu_name, pct
-from eval.scale_replicas import _questions
+from eval.scale import scale_questions
 from index.documents import Document
 from index.embed import Embedder
 from index.ingest import Indexer
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     keywords = KeywordIndex(store, args.data)
     keywords.refresh()
     retriever = Retriever(store, embedder, keywords, settings.candidates)
-    questions = _questions()
+    questions = scale_questions()
     n = settings.candidates
     out: dict = {"chunks": store.chunks.count()}
     for q in questions[:3]:  # caches warm, as in a serving process

@@ -30,21 +30,12 @@ from pathlib import Path
 
 import httpx
 
-from eval.common import CORES, RESULTS, cpu_name, pct, read_jsonl
+from eval.common import CORES, RESULTS, cpu_name, pct
+from eval.scale import scale_questions
 from eval.speed import _free_port, _rss_mb
 from qa.settings import Settings
 
 BIN = Path(sys.executable).parent
-
-
-def _questions() -> list[str]:
-    from eval.common import EVAL_DATA
-
-    questions = [q["question"] for q in read_jsonl(Path(__file__).parent / "data" / "seed_dev.jsonl")]
-    news = EVAL_DATA / "realtimeqa-2023-dev" / "questions.jsonl"
-    if news.is_file():
-        questions += [q["question"] for q in read_jsonl(news)][:44]
-    return questions
 
 
 def _wait(url: str, timeout: float) -> float:
@@ -158,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not (args.data / "chroma").is_dir():
         parser.error(f"{args.data} holds no store (grow one with `python -m eval.scale --data {args.data}`)")
-    questions = _questions()
+    questions = scale_questions()
     home = Path(tempfile.mkdtemp(prefix="qa-replicas-"))
     print(f"chroma run over {args.data / 'chroma'} (logs in {home})", flush=True)
     chroma = Chroma(args.data / "chroma", home / "chroma.log")
