@@ -217,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--render", action="store_true", help="write scale.md and scale.png again from scale.json (the other options as measured)")
     args = parser.parse_args(argv)
     if args.render:
+        if not (args.out / "scale.json").is_file():
+            parser.error(f"nothing to render: {args.out / 'scale.json'} is missing (measure first)")
         rows = json.loads((args.out / "scale.json").read_text())
         print(report(rows, args, time.strftime("%Y-%m-%d %H:%M", time.gmtime((args.out / "scale.json").stat().st_mtime))))
         return 0

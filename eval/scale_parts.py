@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    if not (args.data / "chroma").is_dir():
+        parser.error(f"{args.data} holds no store (grow one with `python -m eval.scale --data {args.data}`)")
     settings = Settings(data_dir=args.data, sample_corpus=False)
     store = Store(args.data, None, Embedder.name, Embedder.dimension)
     embedder = Embedder(backend=settings.embedder_backend, threads=settings.threads, cache_dir=settings.cache_dir)
